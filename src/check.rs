@@ -1,0 +1,23 @@
+//! `backrub check`: the moderators' linter. Runs the same validation as start-up and
+//! rebuilds, and reports every finding as `file:line: severity: message`.
+
+use crate::config::Config;
+use crate::knowledge;
+use crate::problem::Problem;
+use crate::synonyms::Synonyms;
+use crate::triage::Rules;
+
+/// Every problem in the knowledge folder, the red-flag rules and the synonym table of
+/// `config`, errors first, each group in file order.
+pub fn check(config: &Config) -> Vec<Problem> {
+    let knowledge = knowledge::load_dir(&config.knowledge_dir, config.answer.max_passage_chars);
+    let mut problems = knowledge.problems;
+    if let Err(e) = Rules::load(&config.safety.rules_file) {
+        problems.extend(e.problems());
+    }
+    if let Err(found) = Synonyms::load(&config.synonyms_file()) {
+        problems.extend(found);
+    }
+    problems.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.file.cmp(&b.file)).then(a.line.cmp(&b.line)));
+    problems
+}

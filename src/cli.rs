@@ -1,0 +1,219 @@
+//! The command-line front end: `backrub ask | index | check | bot | ...` over the core.
+//!
+//! Output contracts other tools rely on: `ask` prints the reply exactly as the bot sends it;
+//! `ask --json` prints one JSON object; `ask --json --stdin` prints exactly one JSON line per
+//! input line. Diagnostics go to stderr, never into those outputs.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use serde::Serialize;
+
+use crate::answer::{Answer, Quote};
+use crate::config::Config;
+use crate::engine::{self, Engine};
+use crate::triage::{Flag, Urgency};
+
+/// backrub: back-pain and massage answers with red-flag triage.
+#[derive(Debug, Parser)]
+#[command(name = "backrub", version, about)]
+pub struct Cli {
+    /// Config file (paths inside it are relative to its folder).
+    #[arg(long, global = true, default_value = "config.toml", value_name = "PATH")]
+    pub config: PathBuf,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Answer a question as the bot would.
+    Ask {
+        /// Print a JSON object instead of the reply text.
+        #[arg(long)]
+        json: bool,
+        /// Read one question per line from standard input (opens the index once).
+        #[arg(long)]
+        stdin: bool,
+        /// The question (omit with --stdin).
+        #[arg(required_unless_present = "stdin", conflicts_with = "stdin")]
+        question: Option<String>,
+    },
+    /// Rebuild the index from the knowledge folder and report what changed.
+    Index,
+    /// Validate the knowledge folder, red-flag rules and synonyms; non-zero exit on errors.
+    Check,
+    /// Run the Discord bot (token from the DISCORD_TOKEN environment variable).
+    #[cfg(feature = "discord")]
+    Bot,
+}
+
+/// `ask --json` output.
+#[derive(Debug, Serialize)]
+pub struct AskJson<'a> {
+    /// The question.
+    pub question: &'a str,
+    /// Whether passages answered it.
+    pub answered: bool,
+    /// Urgency and flags.
+    pub triage: TriageJson<'a>,
+    /// Quoted passages.
+    pub passages: &'a [Quote],
+    /// The full reply text, in display order.
+    pub reply: String,
+}
+
+/// The `triage` member of [`AskJson`].
+#[derive(Debug, Serialize)]
+pub struct TriageJson<'a> {
+    /// Most urgent flag's urgency.
+    pub urgency: Urgency,
+    /// Every flag.
+    pub flags: &'a [Flag],
+}
+
+impl<'a> AskJson<'a> {
+    /// The JSON view of `answer`.
+    pub fn new(answer: &'a Answer) -> AskJson<'a> {
+        AskJson {
+            question: &answer.question,
+            answered: answer.answered,
+            triage: TriageJson { urgency: answer.triage.urgency, flags: &answer.triage.flags },
+            passages: &answer.passages,
+            reply: answer.to_text(),
+        }
+    }
+}
+
+/// Parses arguments, runs, and maps the outcome to an exit code (errors print `{:#}`).
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing(&cli.command);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("backrub: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_tracing(command: &Command) {
+    #[cfg(feature = "discord")]
+    let default = if matches!(command, Command::Bot) { "info" } else { "warn" };
+    #[cfg(not(feature = "discord"))]
+    let default = {
+        let _ = command;
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BACKRUB_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+fn load_config(cli: &Cli) -> anyhow::Result<Config> {
+    Config::load(&cli.config).with_context(|| format!("loading config {}", cli.config.display()))
+}
+
+fn open_engine(config: Config) -> anyhow::Result<Engine> {
+    let engine = Engine::open(config)?;
+    for problem in engine.problems() {
+        eprintln!("{problem}");
+    }
+    Ok(engine)
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let config = load_config(&cli)?;
+    match cli.command {
+        Command::Ask { json, stdin, question } => {
+            let engine = open_engine(config)?;
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            if stdin {
+                for line in std::io::stdin().lock().lines() {
+                    let line = line.context("reading standard input")?;
+                    write_answer(&mut out, &engine.ask(&line), json)?;
+                    out.flush()?;
+                }
+            } else {
+                write_answer(&mut out, &engine.ask(question.as_deref().unwrap_or_default()), json)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Index => match engine::rebuild(&config) {
+            Ok(report) => {
+                println!("{report}");
+                Ok(ExitCode::SUCCESS)
+            }
+            Err(e) => {
+                eprintln!("{e}");
+                Ok(ExitCode::FAILURE)
+            }
+        },
+        Command::Check => {
+            let problems = crate::check::check(&config);
+            let errors = problems.iter().filter(|p| p.is_error()).count();
+            for p in &problems {
+                println!("{p}");
+            }
+            eprintln!("{errors} error(s), {} warning(s)", problems.len() - errors);
+            Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        #[cfg(feature = "discord")]
+        Command::Bot => run_bot(config),
+    }
+}
+
+fn write_answer(out: &mut impl Write, answer: &Answer, json: bool) -> anyhow::Result<()> {
+    if json {
+        serde_json::to_writer(&mut *out, &AskJson::new(answer))?;
+        writeln!(out)?;
+    } else {
+        writeln!(out, "{}", answer.to_text())?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "discord")]
+fn run_bot(config: Config) -> anyhow::Result<ExitCode> {
+    // The token is read here and only here, and is never logged.
+    let token = std::env::var("DISCORD_TOKEN")
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .context("DISCORD_TOKEN is not set: the bot token comes from the environment only")?;
+    let engine = std::sync::Arc::new(open_engine(config)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(crate::discord::run(engine, token, shutdown_signal()))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+#[cfg(feature = "discord")]
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+    tracing::info!("shutdown signal received");
+}

@@ -1,0 +1,368 @@
+//! Retrieval: a question → ranked passages, and whether the best one really answers it.
+//!
+//! The user's text is never handed to Tantivy's query parser: it is tokenized with the
+//! index's own analyzer and turned into term queries, so `"`, `:`, `(`, `AND`, `-`, `*` are
+//! just characters. Each content word of the question becomes a *concept* whose
+//! alternatives are its stem, the stems a lay-term entry expands it to, and, for a word the
+//! index has never seen, the closest indexed word (a typo fix via a Levenshtein automaton
+//! over the term dictionary).
+//!
+//! BM25 ranks candidates; they are then re-scored by *coverage*: the IDF-weighted share of
+//! the question's concepts that a passage (heading path + body) contains. Coverage, unlike a
+//! raw BM25 score, is comparable across questions, so it also drives the decline rule.
+
+use std::collections::HashSet;
+
+use tantivy::collector::TopDocs;
+use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
+
+use crate::config::AnswerConfig;
+use crate::index::{plain_analyzer, stem_analyzer, OpenIndex};
+use crate::synonyms::Synonyms;
+
+/// Candidates fetched from BM25 before re-scoring by coverage.
+const CANDIDATES: usize = 12;
+
+/// At most this many words of a question are considered.
+const MAX_WORDS: usize = 120;
+
+/// Weight of a synonym or typo-fix alternative relative to the word itself.
+const ALTERNATIVE_WEIGHT: f32 = 0.8;
+
+/// Words that carry no topic: English function words plus the filler of chat questions.
+/// Checked against the unstemmed, lowercased, ASCII-folded word.
+const STOP_WORDS: &[&str] = &[
+    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "anyone", "anything",
+    "are", "as", "at", "be", "been", "before", "being", "best", "better", "bit", "but", "by", "can",
+    "cant", "could", "d", "did", "do", "does", "doing", "dont", "each", "else", "even", "ever",
+    "every", "for", "from", "get", "gets", "getting", "go", "going", "good", "got", "guys", "had",
+    "has", "have", "having", "he", "hello", "help", "her", "here", "hey", "hi", "him", "his", "how",
+    "i", "id", "if", "im", "in", "into", "is", "isnt", "it", "its", "ive", "just", "know", "let",
+    "like", "ll", "lol", "m", "me", "might", "mine", "more", "most", "much", "my", "myself", "need",
+    "no", "not", "now", "of", "off", "oh", "ok", "okay", "on", "one", "or", "other", "our", "out",
+    "please", "pls", "plz", "quite", "re", "really", "s", "said", "say", "she", "should", "so",
+    "some", "someone", "something", "still", "such", "sure", "t", "tell", "than", "thanks", "that",
+    "thats", "the", "their", "them", "then", "there", "these", "they", "thing", "things", "think",
+    "this", "those", "thx", "to", "too", "u", "ur", "us", "ve", "very", "want", "was", "way",
+    "ways", "we", "well", "were", "what", "whats", "when", "where", "which", "while", "who", "why",
+    "will", "with", "wondering", "would", "ya", "yeah", "yes", "you", "your", "yours",
+];
+
+/// One idea of the question, satisfied by any of its alternatives.
+#[derive(Debug, Clone)]
+pub struct Concept {
+    /// The word or phrase as the user typed it (lowercased).
+    pub word: String,
+    /// Indexed stems that express it, with their weights (1.0 for the word itself).
+    pub alternatives: Vec<(String, f32)>,
+    /// IDF-based importance; higher for rarer words.
+    pub weight: f32,
+    /// False when no alternative occurs in the index at all.
+    pub known: bool,
+}
+
+/// A passage found for a question.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    /// Article title.
+    pub article: String,
+    /// Article file.
+    pub file: String,
+    /// Article source.
+    pub source: String,
+    /// The passage's own heading.
+    pub heading: String,
+    /// "Article › Section › Subsection".
+    pub path: String,
+    /// Passage text.
+    pub body: String,
+    /// Line in the file.
+    pub line: u64,
+    /// BM25 score.
+    pub bm25: f32,
+    /// Share of the question's concept weight found in this passage (0..=1).
+    pub coverage: f32,
+    /// Indices of the concepts it contains.
+    pub covered: Vec<usize>,
+    /// Final ranking score.
+    pub score: f32,
+}
+
+/// The outcome of a search.
+#[derive(Debug, Clone, Default)]
+pub struct Retrieval {
+    /// The question's concepts.
+    pub concepts: Vec<Concept>,
+    /// Passages, best first.
+    pub hits: Vec<Hit>,
+}
+
+impl Retrieval {
+    /// The hits worth quoting: the best one if it covers enough of the question, and a
+    /// second one when it is nearly as good and brings a concept the first lacks.
+    pub fn answering_hits(&self, config: &AnswerConfig) -> Vec<&Hit> {
+        let Some(best) = self.hits.first() else { return Vec::new() };
+        if best.coverage < config.min_coverage || best.covered.is_empty() {
+            return Vec::new();
+        }
+        let mut chosen = vec![best];
+        for hit in self.hits.iter().skip(1) {
+            if chosen.len() >= config.max_passages {
+                break;
+            }
+            let close = hit.score >= best.score * config.second_passage_ratio;
+            let adds = hit.covered.iter().any(|c| !best.covered.contains(c));
+            let very_close = hit.score >= best.score * 0.9;
+            if close && hit.coverage >= config.min_coverage && (adds || very_close) && hit.path != best.path {
+                chosen.push(hit);
+            }
+        }
+        chosen
+    }
+}
+
+/// Turns questions into searches. Built once per loaded index and synonym table.
+#[derive(Clone)]
+pub struct Retriever {
+    synonyms: Synonyms,
+    stop_words: HashSet<&'static str>,
+    plain: TextAnalyzer,
+    stem: TextAnalyzer,
+    config: AnswerConfig,
+}
+
+impl Retriever {
+    /// A retriever with the given lay-term table and answer settings.
+    pub fn new(synonyms: Synonyms, config: AnswerConfig) -> Retriever {
+        Retriever {
+            synonyms,
+            stop_words: STOP_WORDS.iter().copied().collect(),
+            plain: plain_analyzer(),
+            stem: stem_analyzer(),
+            config,
+        }
+    }
+
+    /// The answer settings in use.
+    pub fn config(&self) -> &AnswerConfig {
+        &self.config
+    }
+
+    /// Stems of `text` with the index analyzer.
+    pub fn stems(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.stem.clone();
+        let mut out = Vec::new();
+        let mut stream = analyzer.token_stream(text);
+        while let Some(token) = stream.next() {
+            out.push(token.text.clone());
+        }
+        out
+    }
+
+    /// (plain word, stem) pairs of `text`, at most [`MAX_WORDS`].
+    fn words(&self, text: &str) -> Vec<(String, String)> {
+        let mut plain = self.plain.clone();
+        let mut words = Vec::new();
+        let mut stream = plain.token_stream(text);
+        while let Some(token) = stream.next() {
+            words.push(token.text.clone());
+            if words.len() >= MAX_WORDS {
+                break;
+            }
+        }
+        let mut stem = self.stem.clone();
+        words
+            .into_iter()
+            .map(|w| {
+                let stemmed = {
+                    let mut s = stem.token_stream(&w);
+                    s.next().map(|t| t.text.clone()).unwrap_or_else(|| w.clone())
+                };
+                (w, stemmed)
+            })
+            .collect()
+    }
+
+    /// Finds the passages for `question`. Never fails: index trouble gives no hits.
+    pub fn search(&self, index: &OpenIndex, question: &str) -> Retrieval {
+        let searcher = index.reader.searcher();
+        let mut concepts = self.concepts(question);
+        self.resolve(&searcher, index, &mut concepts);
+        let hits = self.rank(&searcher, index, &concepts).unwrap_or_else(|e| {
+            tracing::error!(error = %e, "search failed");
+            Vec::new()
+        });
+        Retrieval { concepts, hits }
+    }
+
+    /// Splits the question into concepts: lay-term phrases first, then single content words.
+    fn concepts(&self, question: &str) -> Vec<Concept> {
+        let words = self.words(question);
+        let stems: Vec<&str> = words.iter().map(|(_, s)| s.as_str()).collect();
+        let mut concepts: Vec<Concept> = Vec::new();
+        let mut i = 0;
+        while i < words.len() {
+            if let Some(entry) = self.synonyms.match_at(&stems, i) {
+                let n = entry.stems.len();
+                let mut alternatives: Vec<(String, f32)> = Vec::new();
+                for (plain, stem) in &words[i..i + n] {
+                    if !self.stop_words.contains(plain.as_str()) {
+                        alternatives.push((stem.clone(), 1.0));
+                    }
+                }
+                for stem in &entry.expansions {
+                    if !alternatives.iter().any(|(s, _)| s == stem) {
+                        alternatives.push((stem.clone(), ALTERNATIVE_WEIGHT));
+                    }
+                }
+                let word = words[i..i + n].iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(" ");
+                push_concept(&mut concepts, word, alternatives);
+                i += n;
+                continue;
+            }
+            let (plain, stem) = &words[i];
+            i += 1;
+            if self.stop_words.contains(plain.as_str()) || plain.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            push_concept(&mut concepts, plain.clone(), vec![(stem.clone(), 1.0)]);
+        }
+        concepts
+    }
+
+    /// Looks each concept up in the index: weights from IDF, typo fixes for unknown words.
+    fn resolve(&self, searcher: &Searcher, index: &OpenIndex, concepts: &mut [Concept]) {
+        let n = searcher.num_docs().max(1) as f32;
+        let idf = |df: u64| ((n - df as f32 + 0.5) / (df as f32 + 0.5) + 1.0).ln();
+        let max_idf = idf(1);
+        for concept in concepts.iter_mut() {
+            let mut weight: f32 = 0.0;
+            let mut known = false;
+            let mut fixes = Vec::new();
+            for (stem, _) in &concept.alternatives {
+                let df = doc_freq(searcher, index, stem);
+                if df > 0 {
+                    known = true;
+                    weight = weight.max(idf(df));
+                }
+            }
+            if !known {
+                let primary = concept.alternatives.first().map(|(s, _)| s.clone()).unwrap_or_default();
+                if let Some((fixed, df)) = typo_fix(searcher, index, &primary) {
+                    known = true;
+                    weight = idf(df);
+                    fixes.push((fixed, ALTERNATIVE_WEIGHT));
+                }
+            }
+            concept.alternatives.extend(fixes);
+            concept.known = known;
+            // An unknown word still counts against coverage, but less than a rare known one:
+            // it may be chat filler the stop list does not know.
+            concept.weight = if known { weight } else { max_idf * 0.5 };
+        }
+    }
+
+    fn rank(&self, searcher: &Searcher, index: &OpenIndex, concepts: &[Concept]) -> tantivy::Result<Vec<Hit>> {
+        let f = index.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut seen = HashSet::new();
+        for concept in concepts.iter().filter(|c| c.known) {
+            for (stem, weight) in &concept.alternatives {
+                if !seen.insert(stem.clone()) {
+                    continue;
+                }
+                for (field, boost) in [(f.body, 1.0), (f.heading, self.config.heading_boost), (f.path, self.config.path_boost)] {
+                    let term = TermQuery::new(Term::from_field_text(field, stem), IndexRecordOption::WithFreqs);
+                    clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), weight * boost))));
+                }
+            }
+        }
+        if clauses.is_empty() {
+            return Ok(Vec::new());
+        }
+        let query = BooleanQuery::new(clauses);
+        let top: Vec<(f32, DocAddress)> = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
+        let total_weight: f32 = concepts.iter().map(|c| c.weight).sum::<f32>().max(f32::EPSILON);
+        let mut hits = Vec::with_capacity(top.len());
+        for (bm25, address) in top {
+            let doc: TantivyDocument = searcher.doc(address)?;
+            let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+            let (heading, path, body) = (text(f.heading), text(f.path), text(f.body));
+            let present: HashSet<String> = self.stems(&path).into_iter().chain(self.stems(&body)).collect();
+            let covered: Vec<usize> = concepts
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.known && c.alternatives.iter().any(|(s, _)| present.contains(s)))
+                .map(|(i, _)| i)
+                .collect();
+            let coverage = covered.iter().map(|&i| concepts[i].weight).sum::<f32>() / total_weight;
+            hits.push(Hit {
+                article: text(f.article),
+                file: text(f.file),
+                source: text(f.source),
+                heading,
+                path,
+                body,
+                line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
+                bm25,
+                coverage,
+                covered,
+                score: bm25 * (0.25 + coverage),
+            });
+        }
+        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Ok(hits)
+    }
+}
+
+fn push_concept(concepts: &mut Vec<Concept>, word: String, alternatives: Vec<(String, f32)>) {
+    if alternatives.is_empty() {
+        return;
+    }
+    let primary = &alternatives[0].0;
+    if concepts.iter().any(|c| c.alternatives.first().is_some_and(|(s, _)| s == primary)) {
+        return;
+    }
+    concepts.push(Concept { word, alternatives, weight: 0.0, known: false });
+}
+
+fn doc_freq(searcher: &Searcher, index: &OpenIndex, stem: &str) -> u64 {
+    let f = index.fields;
+    [f.body, f.path]
+        .iter()
+        .map(|&field| searcher.doc_freq(&Term::from_field_text(field, stem)).unwrap_or(0))
+        .max()
+        .unwrap_or(0)
+}
+
+/// The most frequent indexed body word within edit distance 1 (2 for long words) of `stem`.
+fn typo_fix(searcher: &Searcher, index: &OpenIndex, stem: &str) -> Option<(String, u64)> {
+    let len = stem.chars().count();
+    if len < 4 {
+        return None;
+    }
+    let max_distance = if len >= 7 { 2 } else { 1 };
+    for distance in 1..=max_distance {
+        let mut best: Option<(String, u64)> = None;
+        let query = FuzzyTermQuery::new(Term::from_field_text(index.fields.body, stem), distance, true);
+        let automaton = query.automaton().ok()?;
+        for segment in searcher.segment_readers() {
+            let Ok(inverted) = segment.inverted_index(index.fields.body) else { continue };
+            let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else { continue };
+            while stream.advance() {
+                let df = u64::from(stream.value().doc_freq);
+                let Ok(word) = std::str::from_utf8(stream.key()) else { continue };
+                if best.as_ref().is_none_or(|(_, d)| df > *d) {
+                    best = Some((word.to_string(), df));
+                }
+            }
+        }
+        if best.is_some() {
+            return best;
+        }
+    }
+    None
+}

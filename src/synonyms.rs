@@ -1,0 +1,164 @@
+//! The lay-term table (`knowledge/synonyms.toml`): words people type → words the articles use.
+//!
+//! ```toml
+//! [lay_terms]
+//! knots = ["trigger point", "knot", "tension"]
+//! "pins and needles" = ["numbness", "tingling"]
+//! ```
+//!
+//! Keys and expansions are stemmed with the index's analyzer, so `knotted` finds the `knots`
+//! entry and an expansion matches every inflection in the articles. Loaded and validated
+//! once; retrieval only looks phrases up.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use tantivy::tokenizer::TextAnalyzer;
+
+use crate::problem::{line_of_offset, Problem};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    lay_terms: BTreeMap<String, Vec<String>>,
+}
+
+/// One entry: a phrase (as stems) and what it stands for (as stems).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    /// The lay phrase as typed in the file.
+    pub phrase: String,
+    /// Its stems, in order.
+    pub stems: Vec<String>,
+    /// The article-vocabulary stems it expands to (deduplicated).
+    pub expansions: Vec<String>,
+}
+
+/// The compiled table.
+#[derive(Debug, Clone, Default)]
+pub struct Synonyms {
+    /// Longest phrases first, so "lower back" wins over "back".
+    entries: Vec<Entry>,
+}
+
+fn stems(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while let Some(token) = stream.next() {
+        out.push(token.text.clone());
+    }
+    out
+}
+
+impl Synonyms {
+    /// Reads `path`; a missing file is an empty table.
+    pub fn load(path: &Path) -> Result<Synonyms, Vec<Problem>> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Synonyms::parse(&text, path),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Synonyms::default()),
+            Err(e) => Err(vec![Problem::error(path, 1, format!("cannot read synonyms: {e}"))]),
+        }
+    }
+
+    /// Parses the table; `path` is for messages. Collects every problem.
+    pub fn parse(text: &str, path: &Path) -> Result<Synonyms, Vec<Problem>> {
+        let file: File = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
+            vec![Problem::error(path, line, e.message().to_string())]
+        })?;
+        let mut analyzer = crate::index::stem_analyzer();
+        let mut problems = Vec::new();
+        let mut entries = Vec::new();
+        for (phrase, expansions) in file.lay_terms {
+            let line = find_key_line(text, &phrase);
+            let key_stems = stems(&mut analyzer, &phrase);
+            if key_stems.is_empty() {
+                problems.push(Problem::error(path, line, format!("lay term {phrase:?} has no words")));
+                continue;
+            }
+            let mut expanded: Vec<String> = Vec::new();
+            for expansion in &expansions {
+                for stem in stems(&mut analyzer, expansion) {
+                    if !expanded.contains(&stem) {
+                        expanded.push(stem);
+                    }
+                }
+            }
+            if expanded.is_empty() {
+                problems.push(Problem::error(path, line, format!("lay term {phrase:?} expands to nothing")));
+                continue;
+            }
+            entries.push(Entry { phrase, stems: key_stems, expansions: expanded });
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        entries.sort_by(|a, b| b.stems.len().cmp(&a.stems.len()).then_with(|| a.phrase.cmp(&b.phrase)));
+        Ok(Synonyms { entries })
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The longest entry whose phrase starts at `stems[at]`.
+    pub fn match_at(&self, stems: &[&str], at: usize) -> Option<&Entry> {
+        self.entries.iter().find(|entry| {
+            let n = entry.stems.len();
+            at + n <= stems.len() && entry.stems.iter().zip(&stems[at..at + n]).all(|(a, b)| a == b)
+        })
+    }
+}
+
+fn find_key_line(text: &str, key: &str) -> usize {
+    [format!("\"{key}\""), format!("{key} ="), format!("{key}=")]
+        .iter()
+        .find_map(|needle| text.find(needle.as_str()))
+        .map(|offset| line_of_offset(text, offset))
+        .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phrases_match_on_stems_longest_first() {
+        let text = "[lay_terms]\nback = [\"spine\"]\n\"lower back\" = [\"lumbar\"]\nknots = [\"trigger point\", \"knots\"]\n";
+        let s = Synonyms::parse(text, Path::new("s.toml")).unwrap();
+        let words = ["my", "lower", "back", "is", "knot"];
+        assert_eq!(s.match_at(&words, 1).unwrap().phrase, "lower back");
+        let knot = s.match_at(&words, 4).unwrap();
+        assert_eq!(knot.expansions, ["trigger", "point", "knot"]);
+        assert!(s.match_at(&words, 0).is_none());
+    }
+
+    #[test]
+    fn empty_expansion_is_reported_at_its_line() {
+        let text = "[lay_terms]\nrub = [\"massage\"]\nzap = []\n";
+        let problems = Synonyms::parse(text, Path::new("s.toml")).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 3);
+    }
+
+    #[test]
+    fn syntax_error_is_reported_at_its_line() {
+        let problems = Synonyms::parse("[lay_terms]\nrub = [\"massage\"\n", Path::new("s.toml")).unwrap_err();
+        assert!(problems[0].line >= 2, "{}", problems[0]);
+    }
+
+    #[test]
+    fn bundled_table_is_valid() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("knowledge/synonyms.toml");
+        let s = Synonyms::load(&path).unwrap();
+        assert!(s.len() >= 20);
+    }
+}
