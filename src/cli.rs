@@ -48,6 +48,14 @@ pub enum Command {
     Index,
     /// Validate the knowledge folder, red-flag rules and synonyms; non-zero exit on errors.
     Check,
+    /// Measure retrieval on a JSONL question set (hit@1, hit@3, MRR, declines, misses).
+    Eval {
+        /// Lines of `{"question": "...", "expect": ["Heading", ...]}`.
+        file: PathBuf,
+        /// Measure plain BM25 over sections instead, for comparison.
+        #[arg(long)]
+        baseline: bool,
+    },
     /// Run the Discord bot (token from the DISCORD_TOKEN environment variable).
     #[cfg(feature = "discord")]
     Bot,
@@ -165,6 +173,21 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             eprintln!("{errors} error(s), {} warning(s)", problems.len() - errors);
             Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+        }
+        Command::Eval { file, baseline } => {
+            let cases = match crate::eval::load_cases(&file) {
+                Ok(cases) => cases,
+                Err(problems) => {
+                    for p in problems {
+                        eprintln!("{p}");
+                    }
+                    return Ok(ExitCode::FAILURE);
+                }
+            };
+            let engine = open_engine(config)?;
+            let mode = if baseline { crate::eval::Mode::Baseline } else { crate::eval::Mode::Backrub };
+            print!("{}", crate::eval::evaluate(&engine, &cases, mode));
+            Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "discord")]
         Command::Bot => run_bot(config),

@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::index::{IndexError, IndexStore, Manifest, OpenIndex};
 use crate::knowledge::{self, Knowledge, Topic};
 use crate::problem::Problem;
-use crate::retrieve::Retriever;
+use crate::retrieve::{Retrieval, Retriever};
 use crate::synonyms::Synonyms;
 use crate::triage::Rules;
 
@@ -241,6 +241,18 @@ impl Engine {
             truncated_to,
         };
         compose(question, &retrieval, triage, &ctx)
+    }
+
+    /// The ranked retrieval behind an answer (for evaluation and debugging); `baseline`
+    /// selects plain BM25 instead (see [`Retriever::search_baseline`]).
+    pub fn retrieve(&self, question: &str, baseline: bool) -> Retrieval {
+        let served = self.served.load();
+        let text = prefix_chars(question, self.config.limits.max_question_chars);
+        if baseline {
+            Retrieval { concepts: Vec::new(), hits: served.retriever.search_baseline(&served.index, text) }
+        } else {
+            served.retriever.search(&served.index, text)
+        }
     }
 
     /// "Article › Section" for every top-level section the bot can answer about.

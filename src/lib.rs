@@ -17,6 +17,7 @@
 //! - [`answer`]: triage + passages → the reply, in display order.
 //! - [`engine`]: the served state, hot-swappable; `ask`, `reindex`.
 //! - [`check`]: the linter behind `backrub check`.
+//! - [`eval`]: hit@k / MRR / decline metrics behind `backrub eval`.
 //!
 //! Front ends over the same core: [`cli`] (the `backrub` binary) and `discord` (the bot,
 //! behind the default `discord` feature).
@@ -27,6 +28,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod engine;
+pub mod eval;
 pub mod index;
 pub mod knowledge;
 pub mod problem;

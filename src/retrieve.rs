@@ -198,6 +198,45 @@ impl Retriever {
         Retrieval { concepts, hits }
     }
 
+    /// The baseline the evaluation compares against: plain BM25 over section heading and
+    /// text with every word of the question (stemmed), no lay terms, no typo fixes, no
+    /// stop-word handling, no re-scoring, and no decline rule.
+    pub fn search_baseline(&self, index: &OpenIndex, question: &str) -> Vec<Hit> {
+        let searcher = index.reader.searcher();
+        let f = index.fields;
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut seen = HashSet::new();
+        for (_, stem) in self.words(question) {
+            if seen.insert(stem.clone()) {
+                for field in [f.body, f.heading] {
+                    let term = TermQuery::new(Term::from_field_text(field, &stem), IndexRecordOption::WithFreqs);
+                    clauses.push((Occur::Should, Box::new(term)));
+                }
+            }
+        }
+        let query = BooleanQuery::new(clauses);
+        let top = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score()).unwrap_or_default();
+        top.into_iter()
+            .filter_map(|(bm25, address)| {
+                let doc: TantivyDocument = searcher.doc(address).ok()?;
+                let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                Some(Hit {
+                    article: text(f.article),
+                    file: text(f.file),
+                    source: text(f.source),
+                    heading: text(f.heading),
+                    path: text(f.path),
+                    body: text(f.body),
+                    line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
+                    bm25,
+                    coverage: 1.0,
+                    covered: Vec::new(),
+                    score: bm25,
+                })
+            })
+            .collect()
+    }
+
     /// Splits the question into concepts: lay-term phrases first, then single content words.
     fn concepts(&self, question: &str) -> Vec<Concept> {
         let words = self.words(question);
