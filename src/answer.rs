@@ -174,9 +174,15 @@ pub fn excerpt(body: &str, concepts: &[Concept], retriever: &Retriever, max_char
     let mut ranked: Vec<(usize, f32)> = units.iter().enumerate().map(|(i, (_, t))| (i, score(t))).collect();
     // Best first; among equals, earlier first (the opening sentence frames a section).
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // Sentences that mention nothing of the question are padding: leave them out, unless
+    // nothing matches at all (then the opening sentences frame the section best).
+    let any_match = ranked.first().is_some_and(|&(_, s)| s > 0.0);
     let mut chosen: Vec<usize> = Vec::new();
     let mut used = 0;
-    for (i, _) in ranked {
+    for (i, s) in ranked {
+        if any_match && s <= 0.0 {
+            break;
+        }
         let len = units[i].1.chars().count() + 2;
         if used + len <= max_chars {
             chosen.push(i);

@@ -1,0 +1,118 @@
+//! The `backrub` binary: the exact CLI forms other tools rely on.
+
+mod common;
+
+use common::{stderr, stdout, Workspace};
+
+#[test]
+fn ask_prints_the_reply_text() {
+    let ws = Workspace::new();
+    let out = ws.run(&["ask", "Is deep tissue massage good for a stiff lower back?"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("Deep Tissue Massage"), "{text}");
+    assert!(text.trim_end().ends_with('_'), "reply must end with the disclaimer: {text}");
+}
+
+#[test]
+fn ask_json_has_the_documented_shape() {
+    let ws = Workspace::new();
+    let out = ws.run(&["ask", "--json", "what does trigger point therapy do?"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).expect("one JSON object");
+    assert_eq!(v["question"], "what does trigger point therapy do?");
+    assert_eq!(v["answered"], true);
+    assert_eq!(v["triage"]["urgency"], "none");
+    assert!(v["triage"]["flags"].as_array().unwrap().is_empty());
+    let p = &v["passages"][0];
+    for key in ["article", "heading", "path", "score", "text"] {
+        assert!(!p[key].is_null(), "passage lacks {key}: {p}");
+    }
+    assert_eq!(p["heading"], "Trigger Point Therapy");
+    assert!(p["path"].as_str().unwrap().ends_with("› Trigger Point Therapy"));
+    assert!(v["reply"].as_str().unwrap().contains(p["text"].as_str().unwrap().lines().next().unwrap()));
+}
+
+#[test]
+fn ask_json_stdin_gives_one_line_per_input_line() {
+    let ws = Workspace::new();
+    let input = "is deep tissue massage good for a stiff lower back?\n\"(AND: -* deep~~ OR ^^)\n\nwhats the capital of peru\n🙂\n";
+    let out = ws.run_with_stdin(&["ask", "--json", "--stdin"], input);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
+    assert_eq!(lines.len(), 5, "one output line per input line, the empty one included");
+    let questions: Vec<&str> = lines.iter().map(|v| v["question"].as_str().unwrap()).collect();
+    assert_eq!(questions, input.lines().collect::<Vec<_>>());
+    assert_eq!(lines[0]["answered"], true);
+    assert_eq!(lines[2]["answered"], false);
+    assert_eq!(lines[3]["answered"], false);
+    for v in &lines {
+        for key in ["question", "answered", "triage", "passages", "reply"] {
+            assert!(!v[key].is_null(), "missing {key}");
+        }
+    }
+}
+
+#[test]
+fn config_option_is_accepted_before_or_after_the_command() {
+    let ws = Workspace::new();
+    let config = ws.config_path();
+    let after = std::process::Command::new(env!("CARGO_BIN_EXE_backrub"))
+        .args(["ask", "what is swedish massage", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(after.status.success(), "{}", stderr(&after));
+    assert!(stdout(&after).contains("Swedish Massage"));
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_backrub"))
+        .args(["--config", "/nonexistent/backrub.toml", "check"])
+        .output()
+        .unwrap();
+    assert!(!missing.status.success());
+    assert!(stderr(&missing).contains("/nonexistent/backrub.toml"), "{}", stderr(&missing));
+}
+
+#[test]
+fn index_reports_files_passages_and_time() {
+    let ws = Workspace::new();
+    let out = ws.run(&["index"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.starts_with("indexed 2 file(s), "), "{text}");
+    assert!(text.contains(" in ") && text.contains(" s\n"), "{text}");
+    assert!(text.contains("added: back-pain-warning-signs.md, massage-therapy-for-back-pain.md"), "{text}");
+}
+
+#[test]
+fn check_passes_on_the_bundled_knowledge() {
+    let ws = Workspace::new();
+    let out = ws.run(&["check"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("0 error(s)"));
+}
+
+#[test]
+fn check_and_index_name_file_and_line_of_a_broken_article() {
+    let ws = Workspace::new();
+    assert!(ws.run(&["index"]).status.success());
+    std::fs::write(ws.knowledge("bad.md"), "+++\ntitle = \"Bad\"\nsource = \n+++\n# Bad\n\ntext\n").unwrap();
+    std::fs::write(ws.knowledge("empty.md"), "").unwrap();
+    std::fs::write(ws.knowledge("noheading.md"), "Just some words.\n").unwrap();
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let knowledge = ws.path().join("knowledge");
+    for expected in [format!("{}:3: error: front matter", knowledge.join("bad.md").display()), format!("{}:1: error: file is empty", knowledge.join("empty.md").display()), format!("{}:1: error: no heading", knowledge.join("noheading.md").display())] {
+        assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
+    }
+    // `index` refuses, names the problem, and leaves the served index alone.
+    let before = std::fs::read_to_string(ws.path().join("index/CURRENT")).unwrap();
+    let out = ws.run(&["index"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("bad.md:3:"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(ws.path().join("index/CURRENT")).unwrap(), before);
+    // ...and questions are still answered from it.
+    let out = ws.run(&["ask", "--json", "what is swedish massage"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["passages"][0]["heading"], "Swedish Massage");
+}
