@@ -56,6 +56,12 @@ pub enum Command {
         #[arg(long)]
         baseline: bool,
     },
+    /// List the questions the bot could not answer well, and the worst-rated passages.
+    Gaps {
+        /// How many of each to list.
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
     /// Run the Discord bot (token from the DISCORD_TOKEN environment variable).
     #[cfg(feature = "discord")]
     Bot,
@@ -187,6 +193,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let engine = open_engine(config)?;
             let mode = if baseline { crate::eval::Mode::Baseline } else { crate::eval::Mode::Backrub };
             print!("{}", crate::eval::evaluate(&engine, &cases, mode));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Gaps { limit } => {
+            let log = crate::gaps::GapLog::open(&config.gaps.db_path, config.gaps.log_questions)?;
+            print!("{}", crate::gaps::report(&log, limit)?);
             Ok(ExitCode::SUCCESS)
         }
         #[cfg(feature = "discord")]

@@ -38,6 +38,25 @@ pub struct Config {
     /// The knowledge-gap log.
     #[serde(default)]
     pub gaps: GapsConfig,
+    /// Live reload of the knowledge folder.
+    #[serde(default)]
+    pub reload: ReloadConfig,
+}
+
+/// `[reload]`: following changes to the knowledge folder while the bot runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReloadConfig {
+    /// Watch `knowledge_dir` and the rule file, and rebuild on change.
+    pub watch: bool,
+    /// Quiet time after the last change before rebuilding (one rebuild per editor burst).
+    pub debounce_ms: u64,
+}
+
+impl Default for ReloadConfig {
+    fn default() -> ReloadConfig {
+        ReloadConfig { watch: true, debounce_ms: 750 }
+    }
 }
 
 /// `[answer]`: retrieval and quoting.
@@ -167,6 +186,9 @@ pub struct GapsConfig {
     pub db_path: PathBuf,
     /// Store question text verbatim. Off by default; otherwise only a normalised form.
     pub log_questions: bool,
+    /// An answer whose best passage covers less than this share of the question counts as
+    /// a low-confidence answer in the log.
+    pub low_confidence_below: f32,
 }
 
 mod defaults {
@@ -231,7 +253,7 @@ impl Default for RateLimitConfig {
 
 impl Default for GapsConfig {
     fn default() -> GapsConfig {
-        GapsConfig { db_path: PathBuf::from("data/gaps.sqlite3"), log_questions: false }
+        GapsConfig { db_path: PathBuf::from("data/gaps.sqlite3"), log_questions: false, low_confidence_below: 0.5 }
     }
 }
 

@@ -18,6 +18,8 @@
 //! - [`engine`]: the served state, hot-swappable; `ask`, `reindex`.
 //! - [`check`]: the linter behind `backrub check`.
 //! - [`eval`]: hit@k / MRR / decline metrics behind `backrub eval`.
+//! - [`gaps`]: the knowledge-gap log (SQLite): declined questions and passage votes.
+//! - [`watch`]: live reload of the knowledge folder.
 //!
 //! Front ends over the same core: [`cli`] (the `backrub` binary) and `discord` (the bot,
 //! behind the default `discord` feature).
@@ -29,12 +31,14 @@ pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod eval;
+pub mod gaps;
 pub mod index;
 pub mod knowledge;
 pub mod problem;
 pub mod retrieve;
 pub mod synonyms;
 pub mod triage;
+pub mod watch;
 
 pub use answer::Answer;
 pub use config::Config;
