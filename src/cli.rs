@@ -62,6 +62,16 @@ pub enum Command {
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
+    /// Write a synthetic knowledge folder of N articles (for scale benchmarks).
+    GenCorpus {
+        /// Number of articles.
+        articles: usize,
+        /// Output folder.
+        dir: PathBuf,
+        /// Random seed (same seed, same corpus).
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+    },
     /// Run the Discord bot (token from the DISCORD_TOKEN environment variable).
     #[cfg(feature = "discord")]
     Bot,
@@ -144,6 +154,11 @@ fn open_engine(config: Config) -> anyhow::Result<Engine> {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::GenCorpus { articles, dir, seed } = &cli.command {
+        let bytes = crate::corpus::generate(dir, *articles, *seed).with_context(|| format!("writing {}", dir.display()))?;
+        println!("wrote {articles} article(s), {bytes} bytes, to {}", dir.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     let config = load_config(&cli)?;
     match cli.command {
         Command::Ask { json, stdin, question } => {
@@ -200,6 +215,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             print!("{}", crate::gaps::report(&log, limit)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::GenCorpus { .. } => unreachable!("handled before loading the config"),
         #[cfg(feature = "discord")]
         Command::Bot => run_bot(config),
     }

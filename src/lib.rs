@@ -18,6 +18,7 @@
 //! - [`engine`]: the served state, hot-swappable; `ask`, `reindex`.
 //! - [`check`]: the linter behind `backrub check`.
 //! - [`eval`]: hit@k / MRR / decline metrics behind `backrub eval`.
+//! - [`corpus`]: a synthetic knowledge folder for scale benchmarks.
 //! - [`gaps`]: the knowledge-gap log (SQLite): declined questions and passage votes.
 //! - [`watch`]: live reload of the knowledge folder.
 //!
@@ -29,6 +30,7 @@ pub mod answer;
 pub mod check;
 pub mod cli;
 pub mod config;
+pub mod corpus;
 pub mod engine;
 pub mod eval;
 pub mod gaps;
