@@ -31,6 +31,8 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod corpus;
+#[cfg(feature = "discord")]
+pub mod discord;
 pub mod engine;
 pub mod eval;
 pub mod gaps;
