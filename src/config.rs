@@ -110,7 +110,7 @@ pub struct LimitsConfig {
 }
 
 /// `[discord]`: the bot adapter.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DiscordConfig {
     /// Register commands in this guild (instant) instead of globally (up to an hour).
@@ -232,18 +232,6 @@ impl Default for LimitsConfig {
     }
 }
 
-impl Default for DiscordConfig {
-    fn default() -> DiscordConfig {
-        DiscordConfig {
-            guild_id: None,
-            admin_role_ids: Vec::new(),
-            proxy_url: None,
-            shards: Shards::default(),
-            rate_limit: RateLimitConfig::default(),
-            log_message_text: false,
-        }
-    }
-}
 
 impl Default for RateLimitConfig {
     fn default() -> RateLimitConfig {

@@ -266,7 +266,7 @@ pub fn parse_article(
         match split_front_matter(text) {
             Some((toml_text, end)) => {
                 body_start = end;
-                let toml_offset = 4 + usize::from(text[3..].starts_with("\r\n"));
+                let toml_offset = text.len() - text.strip_prefix("+++\r\n").or_else(|| text.strip_prefix("+++\n")).unwrap_or(text).len();
                 match toml::from_str::<FrontMatter>(toml_text) {
                     Ok(parsed) => front = parsed,
                     Err(e) => {
@@ -403,10 +403,10 @@ fn parse_sections(text: &str, body_start: usize) -> Vec<RawSection> {
                 current.text.push_str(&"  ".repeat(list_depth.saturating_sub(1)));
                 current.text.push_str("- ");
             }
-            Event::End(TagEnd::Paragraph) | Event::End(TagEnd::BlockQuote(_)) | Event::End(TagEnd::CodeBlock) => {
-                if list_depth == 0 {
-                    ensure_blank_line(&mut current.text);
-                }
+            Event::End(TagEnd::Paragraph) | Event::End(TagEnd::BlockQuote(_)) | Event::End(TagEnd::CodeBlock)
+                if list_depth == 0 =>
+            {
+                ensure_blank_line(&mut current.text);
             }
             Event::Text(t) | Event::Code(t) => {
                 if in_heading {
@@ -534,7 +534,7 @@ mod tests {
     #[test]
     fn long_sections_split_on_paragraphs() {
         let para = "Sentence one is here. ".repeat(10);
-        let body = vec![para.trim(); 6].join("\n\n");
+        let body = [para.trim(); 6].join("\n\n");
         let chunks = split_paragraphs(&body, 500);
         assert!(chunks.len() >= 3, "{}", chunks.len());
         assert!(chunks.iter().all(|c| c.chars().count() <= 500));
