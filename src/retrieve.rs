@@ -289,8 +289,7 @@ impl Retriever {
                 }
             }
             if !known {
-                let primary = concept.alternatives.first().map(|(s, _)| s.clone()).unwrap_or_default();
-                if let Some((fixed, df)) = typo_fix(searcher, index, &primary) {
+                if let Some((fixed, df)) = typo_fix(searcher, index, &self.stem, &concept.word) {
                     known = true;
                     weight = idf(df);
                     fixes.push((fixed, ALTERNATIVE_WEIGHT));
@@ -377,31 +376,81 @@ fn doc_freq(searcher: &Searcher, index: &OpenIndex, stem: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The most frequent indexed body word within edit distance 1 (2 for long words) of `stem`.
-fn typo_fix(searcher: &Searcher, index: &OpenIndex, stem: &str) -> Option<(String, u64)> {
-    let len = stem.chars().count();
-    if len < 4 {
+/// The correction of an out-of-vocabulary word, if it looks like a misspelling of an indexed
+/// word: the most frequent word of the `words` field (the articles' words as written)
+/// within edit distance 1 (2 for words of 9+ letters), keeping the first letter, and, for a
+/// single substituted letter, only a plausible slip (a neighbouring key or a letter that
+/// sounds alike). Short words and real words that merely resemble an indexed word ("cancel"
+/// vs "cancer", "online" vs "only") are left alone. Returns the indexed *stem* and its
+/// document frequency.
+fn typo_fix(searcher: &Searcher, index: &OpenIndex, stem_analyzer: &TextAnalyzer, word: &str) -> Option<(String, u64)> {
+    let len = word.chars().count();
+    if len < MIN_TYPO_LEN || !word.chars().all(|c| c.is_ascii_alphabetic()) {
         return None;
     }
-    let max_distance = if len >= 7 { 2 } else { 1 };
+    let max_distance = if len >= 9 { 2 } else { 1 };
     for distance in 1..=max_distance {
-        let mut best: Option<(String, u64)> = None;
-        let query = FuzzyTermQuery::new(Term::from_field_text(index.fields.body, stem), distance, true);
+        let mut best: Option<(String, u32)> = None;
+        let query = FuzzyTermQuery::new(Term::from_field_text(index.fields.words, word), distance, true);
         let automaton = query.automaton().ok()?;
         for segment in searcher.segment_readers() {
-            let Ok(inverted) = segment.inverted_index(index.fields.body) else { continue };
+            let Ok(inverted) = segment.inverted_index(index.fields.words) else { continue };
             let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else { continue };
             while stream.advance() {
-                let df = u64::from(stream.value().doc_freq);
-                let Ok(word) = std::str::from_utf8(stream.key()) else { continue };
+                let df = stream.value().doc_freq;
+                let Ok(candidate) = std::str::from_utf8(stream.key()) else { continue };
+                if !plausible_typo(word, candidate) {
+                    continue;
+                }
                 if best.as_ref().is_none_or(|(_, d)| df > *d) {
-                    best = Some((word.to_string(), df));
+                    best = Some((candidate.to_string(), df));
                 }
             }
         }
-        if best.is_some() {
-            return best;
+        if let Some((fixed, _)) = best {
+            let mut analyzer = stem_analyzer.clone();
+            let mut stream = analyzer.token_stream(&fixed);
+            let stem = stream.next().map(|t| t.text.clone())?;
+            let df = doc_freq(searcher, index, &stem);
+            return (df > 0).then_some((stem, df));
         }
     }
     None
+}
+
+/// Words shorter than this are never typo-fixed: too many real words lie one edit apart.
+const MIN_TYPO_LEN: usize = 5;
+
+/// Whether `candidate` (within the automaton's distance of `typed`) is a believable
+/// misspelling target: same first letter, and a same-length single-letter difference only
+/// between neighbouring keys or letters that sound alike.
+fn plausible_typo(typed: &str, candidate: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (typed.chars().collect(), candidate.chars().collect());
+    if a.first() != b.first() || candidate.chars().count() < MIN_TYPO_LEN - 1 {
+        return false;
+    }
+    if a.len() != b.len() {
+        return true; // a letter dropped or doubled
+    }
+    let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    match diffs.as_slice() {
+        [i] => similar_letters(a[*i], b[*i]),
+        [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i] => true, // swapped letters
+        _ => true, // two edits in a long word
+    }
+}
+
+/// Neighbouring keys on a QWERTY keyboard, or letters that often stand for the same sound.
+fn similar_letters(x: char, y: char) -> bool {
+    const ROWS: [&str; 3] = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
+    const SOUND_ALIKE: [&str; 3] = ["csk", "sz", "iy"];
+    let pos = |c: char| ROWS.iter().enumerate().find_map(|(r, row)| row.find(c).map(|col| (r as i32, col as i32)));
+    let near = match (pos(x), pos(y)) {
+        // Same row, next key; or the row above/below, at the same or the next column.
+        (Some((r1, c1)), Some((r2, c2))) => {
+            (r1 == r2 && (c1 - c2).abs() == 1) || ((r1 - r2).abs() == 1 && (c1 - c2 == 0 || c1 - c2 == if r1 > r2 { -1 } else { 1 }))
+        }
+        _ => false,
+    };
+    near || SOUND_ALIKE.iter().any(|group| group.contains(x) && group.contains(y))
 }
