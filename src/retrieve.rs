@@ -32,6 +32,9 @@ const MAX_WORDS: usize = 120;
 /// Weight of a synonym or typo-fix alternative relative to the word itself.
 const ALTERNATIVE_WEIGHT: f32 = 0.8;
 
+/// Weight of a word the articles never use, as a share of the rarest word's IDF.
+const UNKNOWN_WEIGHT: f32 = 0.5;
+
 /// Words that carry no topic: English function words plus the filler of chat questions.
 /// Checked against the unstemmed, lowercased, ASCII-folded word.
 const STOP_WORDS: &[&str] = &[
@@ -49,6 +52,37 @@ const STOP_WORDS: &[&str] = &[
     "this", "those", "thx", "to", "too", "u", "ur", "us", "ve", "very", "want", "was", "way",
     "ways", "we", "well", "were", "what", "whats", "when", "where", "which", "while", "who", "why",
     "will", "with", "wondering", "would", "ya", "yeah", "yes", "you", "your", "yours",
+];
+
+/// Everyday words that say nothing about a question's topic: hedges and intensifiers,
+/// vague nouns, light verbs, quantifiers, time fillers and prepositions. In a small corpus a
+/// word like "between" or "usually" is rare, so its IDF would make it look important; in a
+/// question it is just English. Lay words that do carry meaning ("hurt", "flu") belong in
+/// the lay-term table instead. Checked like [`STOP_WORDS`].
+const GENERIC_WORDS: &[&str] = &[
+    // hedges, intensifiers, chat
+    "actually", "anyway", "basically", "btw", "certainly", "definitely", "exactly", "fine",
+    "gonna", "gotta", "honestly", "idk", "kinda", "literally", "maybe", "nah", "nope",
+    "perhaps", "pretty", "probably", "properly", "seriously", "sorta", "tbh", "totally",
+    "truly", "wanna", "whatever", "yep", "alright",
+    // vague nouns and people
+    "anybody", "everybody", "everyone", "everyones", "everything", "guy", "lot", "lots", "person",
+    "people", "ppl", "somebody", "stuff", "idea", "kind", "sort", "sorts", "matter", "matters",
+    "place", "question", "questions", "reason", "reasons", "situation",
+    // adjectives of opinion
+    "bad", "big", "decent", "great", "huge", "little", "nice", "real", "right", "small", "true",
+    "wrong", "worse", "worst",
+    // light verbs
+    "came", "come", "comes", "coming", "give", "gives", "giving", "goes", "gone", "went", "make",
+    "makes", "making", "made", "mean", "means", "meant", "put", "seem", "seems", "take", "takes",
+    "taking", "took", "try", "tried", "trying", "wonder", "allowed",
+    // quantifiers, frequency and time fillers
+    "almost", "already", "always", "enough", "few", "least", "less", "many", "never", "only",
+    "sometimes", "usually", "ago", "couple", "forever", "last", "lately", "next", "recently",
+    "soon", "till", "until", "yet",
+    // prepositions and particles
+    "across", "along", "around", "away", "behind", "below", "between", "down", "during",
+    "through", "towards", "under", "up", "upon", "within", "without",
 ];
 
 /// One idea of the question, satisfied by any of its alternatives.
@@ -139,7 +173,7 @@ impl Retriever {
     pub fn new(synonyms: Synonyms, config: AnswerConfig) -> Retriever {
         Retriever {
             synonyms,
-            stop_words: STOP_WORDS.iter().copied().collect(),
+            stop_words: STOP_WORDS.iter().chain(GENERIC_WORDS).copied().collect(),
             plain: plain_analyzer(),
             stem: stem_analyzer(),
             config,
@@ -264,7 +298,7 @@ impl Retriever {
             }
             let (plain, stem) = &words[i];
             i += 1;
-            if self.stop_words.contains(plain.as_str()) || plain.chars().all(|c| c.is_ascii_digit()) {
+            if self.stop_words.contains(plain.as_str()) {
                 continue;
             }
             push_concept(&mut concepts, plain.clone(), vec![(stem.clone(), 1.0)]);
@@ -298,8 +332,14 @@ impl Retriever {
             concept.alternatives.extend(fixes);
             concept.known = known;
             // An unknown word still counts against coverage, but less than a rare known one:
-            // it may be chat filler the stop list does not know.
-            concept.weight = if known { weight } else { max_idf * 0.5 };
+            // it may be chat filler the stop list does not know. A number the articles never
+            // mention ("22 weeks", "a 2012 civic") says nothing either way.
+            let numeric = concept.word.chars().all(|c| c.is_ascii_digit());
+            concept.weight = match (known, numeric) {
+                (true, _) => weight,
+                (false, true) => 0.0,
+                (false, false) => max_idf * UNKNOWN_WEIGHT,
+            };
         }
     }
 
