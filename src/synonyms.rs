@@ -7,8 +7,10 @@
 //! ```
 //!
 //! Keys and expansions are stemmed with the index's analyzer, so `knotted` finds the `knots`
-//! entry and an expansion matches every inflection in the articles. Loaded and validated
-//! once; retrieval only looks phrases up.
+//! entry and an expansion matches every inflection in the articles. A multi-word expansion
+//! ("cancer treatment") is kept together: a passage matches it only when it has every one of
+//! its words, so "treatment" alone does not stand for chemo. Loaded and validated once;
+//! retrieval only looks phrases up.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -32,7 +34,8 @@ pub struct Entry {
     pub phrase: String,
     /// Its stems, in order.
     pub stems: Vec<String>,
-    /// The article-vocabulary stems it expands to (deduplicated).
+    /// What it expands to, one item per listed expansion: its stems joined by a space
+    /// (deduplicated).
     pub expansions: Vec<String>,
 }
 
@@ -80,10 +83,9 @@ impl Synonyms {
             }
             let mut expanded: Vec<String> = Vec::new();
             for expansion in &expansions {
-                for stem in stems(&mut analyzer, expansion) {
-                    if !expanded.contains(&stem) {
-                        expanded.push(stem);
-                    }
+                let group = stems(&mut analyzer, expansion).join(" ");
+                if !group.is_empty() && !expanded.contains(&group) {
+                    expanded.push(group);
                 }
             }
             if expanded.is_empty() {
@@ -137,7 +139,7 @@ mod tests {
         let words = ["my", "lower", "back", "is", "knot"];
         assert_eq!(s.match_at(&words, 1).unwrap().phrase, "lower back");
         let knot = s.match_at(&words, 4).unwrap();
-        assert_eq!(knot.expansions, ["trigger", "point", "knot"]);
+        assert_eq!(knot.expansions, ["trigger point", "knot"]);
         assert!(s.match_at(&words, 0).is_none());
     }
 
