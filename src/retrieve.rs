@@ -174,6 +174,9 @@ pub struct Retrieval {
     pub concepts: Vec<Concept>,
     /// Passages, best first.
     pub hits: Vec<Hit>,
+    /// Set to the out-of-scope word found in the question ("dose", "cure"): then nothing is
+    /// quoted, whatever matched.
+    pub out_of_scope: Option<String>,
 }
 
 impl Retrieval {
@@ -182,7 +185,7 @@ impl Retrieval {
     /// the first lacks.
     pub fn answering_hits(&self, config: &AnswerConfig) -> Vec<&Hit> {
         let Some(best) = self.hits.first() else { return Vec::new() };
-        if !best.answers(config) {
+        if self.out_of_scope.is_some() || !best.answers(config) {
             return Vec::new();
         }
         let mut chosen = vec![best];
@@ -286,7 +289,10 @@ impl Retriever {
             tracing::error!(error = %e, "search failed");
             Vec::new()
         });
-        Retrieval { concepts, hits }
+        let stems = self.stems(question);
+        let stems: Vec<&str> = stems.iter().map(String::as_str).collect();
+        let out_of_scope = self.synonyms.out_of_scope(&stems);
+        Retrieval { concepts, hits, out_of_scope }
     }
 
     /// The baseline the evaluation compares against: plain BM25 over section heading and
@@ -637,6 +643,7 @@ mod tests {
     fn second_passage_must_be_close_and_add_something() {
         let config = AnswerConfig::default();
         let retrieval = Retrieval {
+            out_of_scope: None,
             concepts: Vec::new(),
             hits: vec![
                 hit(0.8, true, 1.0, "a", vec![0, 1]),
@@ -646,8 +653,10 @@ mod tests {
         };
         let chosen: Vec<&str> = retrieval.answering_hits(&config).iter().map(|h| h.path.as_str()).collect();
         assert_eq!(chosen, ["a", "b"]);
-        let declined = Retrieval { concepts: Vec::new(), hits: vec![hit(0.3, false, 1.0, "a", vec![0])] };
+        let declined = Retrieval { hits: vec![hit(0.3, false, 1.0, "a", vec![0])], ..Default::default() };
         assert!(declined.answering_hits(&config).is_empty());
+        let out_of_scope = Retrieval { out_of_scope: Some("dose".into()), ..retrieval.clone() };
+        assert!(out_of_scope.answering_hits(&config).is_empty());
     }
 
     #[test]
