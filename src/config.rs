@@ -201,7 +201,7 @@ impl Default for AnswerConfig {
             max_passage_chars: 1200,
             heading_boost: 2.5,
             path_boost: 0.6,
-            min_coverage: 0.2,
+            min_coverage: 0.15,
             min_coverage_unanchored: 0.5,
             second_passage_ratio: 0.6,
         }
