@@ -147,7 +147,8 @@ fn quote(hit: &Hit, concepts: &[Concept], ctx: &Context<'_>) -> Quote {
 
 /// Whole sentences of `body` within `max_chars`: all of it when it fits, otherwise the
 /// sentences (or list items) that contain most of the question's concepts, in their
-/// original order, with `…` where text was left out.
+/// original order, with `…` where text was left out. Sentences that mention none of the
+/// question's concepts are not used as padding.
 pub fn excerpt(body: &str, concepts: &[Concept], retriever: &Retriever, max_chars: usize) -> String {
     if body.chars().count() <= max_chars {
         return body.to_string();
@@ -167,20 +168,19 @@ pub fn excerpt(body: &str, concepts: &[Concept], retriever: &Retriever, max_char
         let stems = retriever.stems(text);
         concepts
             .iter()
-            .filter(|c| c.alternatives.iter().any(|(s, _)| stems.contains(s)))
+            .filter(|c| c.found_in(|s| stems.iter().any(|t| t == s)).is_some())
             .map(|c| c.weight)
             .sum()
     };
     let mut ranked: Vec<(usize, f32)> = units.iter().enumerate().map(|(i, (_, t))| (i, score(t))).collect();
     // Best first; among equals, earlier first (the opening sentence frames a section).
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    // Sentences that mention nothing of the question are padding: leave them out, unless
-    // nothing matches at all (then the opening sentences frame the section best).
-    let any_match = ranked.first().is_some_and(|&(_, s)| s > 0.0);
+    // Only sentences that mention the question are quoted; when none does, the opening ones.
+    let any_match = ranked.first().is_some_and(|(_, score)| *score > 0.0);
     let mut chosen: Vec<usize> = Vec::new();
     let mut used = 0;
-    for (i, s) in ranked {
-        if any_match && s <= 0.0 {
+    for (i, score) in ranked {
+        if any_match && score <= 0.0 {
             break;
         }
         let len = units[i].1.chars().count() + 2;
@@ -201,6 +201,7 @@ pub fn excerpt(body: &str, concepts: &[Concept], retriever: &Retriever, max_char
         match previous {
             None if i > 0 => out.push_str("… "),
             None => {}
+            Some(p) if p + 1 != i && text.starts_with("- ") => out.push_str("\n…\n"),
             Some(p) if p + 1 != i => out.push_str(" … "),
             Some(p) if units[p].0 != para || text.starts_with("- ") => out.push('\n'),
             Some(_) => out.push(' '),

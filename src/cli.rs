@@ -55,6 +55,9 @@ pub enum Command {
         /// Measure plain BM25 over sections instead, for comparison.
         #[arg(long)]
         baseline: bool,
+        /// Show each miss's concepts and the scores of its top candidates.
+        #[arg(long)]
+        explain: bool,
     },
     /// List the questions the bot could not answer well, and the worst-rated passages.
     Gaps {
@@ -195,7 +198,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("{errors} error(s), {} warning(s)", problems.len() - errors);
             Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
         }
-        Command::Eval { file, baseline } => {
+        Command::Eval { file, baseline, explain } => {
             let cases = match crate::eval::load_cases(&file) {
                 Ok(cases) => cases,
                 Err(problems) => {
@@ -207,7 +210,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let engine = open_engine(config)?;
             let mode = if baseline { crate::eval::Mode::Baseline } else { crate::eval::Mode::Backrub };
-            print!("{}", crate::eval::evaluate(&engine, &cases, mode));
+            let mut report = crate::eval::evaluate(&engine, &cases, mode);
+            report.explain = explain;
+            print!("{report}");
             Ok(ExitCode::SUCCESS)
         }
         Command::Gaps { limit } => {

@@ -73,8 +73,11 @@ pub struct AnswerConfig {
     pub heading_boost: f32,
     /// Multiplier for matches in the enclosing headings (the path), relative to the body.
     pub path_boost: f32,
-    /// Share (0..1) of the question's content weight the best passage must cover to be quoted.
+    /// Share (0..1) of the question's content weight the best passage must cover to be quoted,
+    /// when it shares a domain word ("massage", "back", "pain") with the question.
     pub min_coverage: f32,
+    /// The same share when it does not: a single shared word is then often a coincidence.
+    pub min_coverage_unanchored: f32,
     /// A second passage is quoted only when its score is at least this share of the first's.
     pub second_passage_ratio: f32,
 }
@@ -220,7 +223,8 @@ impl Default for AnswerConfig {
             max_passage_chars: 1200,
             heading_boost: 2.5,
             path_boost: 0.6,
-            min_coverage: 0.34,
+            min_coverage: 0.15,
+            min_coverage_unanchored: 0.5,
             second_passage_ratio: 0.6,
         }
     }
@@ -321,6 +325,12 @@ impl Config {
         }
         if !(0.0..=1.0).contains(&self.answer.min_coverage) {
             return Err(invalid("min_coverage", "answer.min_coverage must be between 0 and 1".into()));
+        }
+        if !(0.0..=1.0).contains(&self.answer.min_coverage_unanchored) {
+            return Err(invalid(
+                "min_coverage_unanchored",
+                "answer.min_coverage_unanchored must be between 0 and 1".into(),
+            ));
         }
         if self.limits.max_question_chars == 0 {
             return Err(invalid("max_question_chars", "limits.max_question_chars must be at least 1".into()));

@@ -249,7 +249,7 @@ impl Engine {
         let served = self.served.load();
         let text = prefix_chars(question, self.config.limits.max_question_chars);
         if baseline {
-            Retrieval { concepts: Vec::new(), hits: served.retriever.search_baseline(&served.index, text) }
+            Retrieval { hits: served.retriever.search_baseline(&served.index, text), ..Default::default() }
         } else {
             served.retriever.search(&served.index, text)
         }

@@ -64,6 +64,8 @@ pub struct Miss {
     pub got: Vec<String>,
     /// 1-based rank of the first expected heading in the ranking, if any.
     pub rank: Option<usize>,
+    /// The question's concepts and the top candidates with their scores (for `--explain`).
+    pub detail: String,
 }
 
 /// The metrics of one run.
@@ -87,6 +89,8 @@ pub struct Report {
     pub false_decline_rate: f64,
     /// Everything not hit at rank 1, and off-topic questions answered.
     pub misses: Vec<Miss>,
+    /// Print each miss's concepts and candidate scores.
+    pub explain: bool,
 }
 
 /// Runs every case through `engine`.
@@ -108,7 +112,8 @@ pub fn evaluate(engine: &Engine, cases: &[Case], mode: Mode) -> Report {
             if declined {
                 declined_ok += 1;
             } else {
-                misses.push(Miss { question: case.question.clone(), expect: Vec::new(), got, rank: None });
+                let detail = detail(&retrieval);
+                misses.push(Miss { question: case.question.clone(), expect: Vec::new(), got, rank: None, detail });
             }
             continue;
         }
@@ -122,7 +127,8 @@ pub fn evaluate(engine: &Engine, cases: &[Case], mode: Mode) -> Report {
             rr += 1.0 / r as f64;
         }
         if declined || rank != Some(1) {
-            misses.push(Miss { question: case.question.clone(), expect: case.expect.clone(), got, rank });
+            let detail = detail(&retrieval);
+            misses.push(Miss { question: case.question.clone(), expect: case.expect.clone(), got, rank, detail });
         }
     }
     let share = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
@@ -136,7 +142,28 @@ pub fn evaluate(engine: &Engine, cases: &[Case], mode: Mode) -> Report {
         decline_rate: share(declined_ok, offtopic),
         false_decline_rate: share(false_declines, answerable),
         misses,
+        explain: false,
     }
+}
+
+/// Concepts (word → alternatives, weight) and the top candidates (score, bm25, coverage).
+fn detail(retrieval: &crate::retrieve::Retrieval) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    for c in &retrieval.concepts {
+        let alts: Vec<String> = c.alternatives.iter().map(|(s, w)| format!("{s}:{w:.1}")).collect();
+        let unknown = if c.known { "" } else { " unknown" };
+        let _ = write!(out, "[{} → {} w={:.2}{unknown}] ", c.word, alts.join(","), c.weight);
+    }
+    out.push('\n');
+    for h in retrieval.hits.iter().take(5) {
+        let _ = writeln!(
+            out,
+            "        {:6.2} bm25={:6.2} cov={:.2} covered={:?} {}",
+            h.score, h.bm25, h.coverage, h.covered, h.heading
+        );
+    }
+    out
 }
 
 impl fmt::Display for Report {
@@ -155,6 +182,9 @@ impl fmt::Display for Report {
             let got = if m.got.is_empty() { "(declined)".to_string() } else { m.got.join(" | ") };
             let rank = m.rank.map(|r| format!(" rank {r}")).unwrap_or_default();
             writeln!(f, "  - {:?}\n      expected: {expect}\n      got: {got}{rank}", m.question)?;
+            if self.explain {
+                write!(f, "      {}", m.detail)?;
+            }
         }
         Ok(())
     }

@@ -28,10 +28,13 @@ use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy};
 use crate::knowledge::{Knowledge, Topic};
 
 /// Bumped whenever the schema or the analyzers change, so old indexes are rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Name of the stemming analyzer registered on every index.
 pub const EN_STEM: &str = "backrub_en";
+
+/// Name of the unstemmed analyzer registered on every index (the `words` field).
+pub const PLAIN: &str = "backrub_plain";
 
 /// Memory budget for the index writer.
 const WRITER_HEAP_BYTES: usize = 96_000_000;
@@ -60,6 +63,9 @@ pub struct Fields {
     pub body: Field,
     /// 1-based line of the section in its file (stored).
     pub line: Field,
+    /// Heading path and text as unstemmed words (indexed only): the vocabulary typo fixes
+    /// are looked up in, so a misspelling is compared with words as they are written.
+    pub words: Field,
 }
 
 /// Builds the schema and names its fields.
@@ -78,6 +84,12 @@ pub fn schema() -> (Schema, Fields) {
         path: builder.add_text_field("path", text.clone()),
         body: builder.add_text_field("body", text),
         line: builder.add_u64_field("line", NumericOptions::default().set_stored()),
+        words: builder.add_text_field(
+            "words",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default().set_tokenizer(PLAIN).set_index_option(IndexRecordOption::Basic),
+            ),
+        ),
     };
     (builder.build(), fields)
 }
@@ -104,6 +116,7 @@ pub fn stem_analyzer() -> TextAnalyzer {
 /// Registers our analyzers on `index`. Called on create and on open.
 pub fn register_tokenizers(index: &Index) {
     index.tokenizers().register(EN_STEM, stem_analyzer());
+    index.tokenizers().register(PLAIN, plain_analyzer());
 }
 
 /// What a generation was built from.
@@ -325,6 +338,8 @@ fn write_generation(dir: &Path, knowledge: &Knowledge) -> Result<(), IndexError>
             f.path => p.path(),
             f.body => p.body.as_str(),
             f.line => p.line as u64,
+            f.words => p.path(),
+            f.words => p.body.as_str(),
         ))?;
         passages += 1;
     }

@@ -2,14 +2,18 @@
 //!
 //! The user's text is never handed to Tantivy's query parser: it is tokenized with the
 //! index's own analyzer and turned into term queries, so `"`, `:`, `(`, `AND`, `-`, `*` are
-//! just characters. Each content word of the question becomes a *concept* whose
-//! alternatives are its stem, the stems a lay-term entry expands it to, and, for a word the
-//! index has never seen, the closest indexed word (a typo fix via a Levenshtein automaton
-//! over the term dictionary).
+//! just characters. Stop words and everyday filler are dropped; each remaining word (or
+//! lay-term phrase) of the question becomes a *concept* whose alternatives are its stem, what
+//! a lay-term entry expands it to (multi-word expansions must match whole), and, for a word
+//! the index has never seen, a plausible misspelling fix (a Levenshtein automaton over the
+//! articles' unstemmed words, see [`plausible_typo`]).
 //!
-//! BM25 ranks candidates; they are then re-scored by *coverage*: the IDF-weighted share of
-//! the question's concepts that a passage (heading path + body) contains. Coverage, unlike a
-//! raw BM25 score, is comparable across questions, so it also drives the decline rule.
+//! A concept weighs its IDF (the least specific alternative's); words the articles never use
+//! still weigh, as uncovered. BM25 over body, heading and heading path picks candidates;
+//! they are re-scored by *coverage* (the weighted share of the question's concepts a passage
+//! contains, with a bonus for its own heading), BM25 relative to the best candidate breaking
+//! near-ties. Coverage, unlike a raw BM25 score, is comparable across questions, so it also
+//! drives the decline rule ([`Hit::answers`]).
 
 use std::collections::HashSet;
 
@@ -24,13 +28,36 @@ use crate::index::{plain_analyzer, stem_analyzer, OpenIndex};
 use crate::synonyms::Synonyms;
 
 /// Candidates fetched from BM25 before re-scoring by coverage.
-const CANDIDATES: usize = 12;
+const CANDIDATES: usize = 20;
 
 /// At most this many words of a question are considered.
 const MAX_WORDS: usize = 120;
 
 /// Weight of a synonym or typo-fix alternative relative to the word itself.
 const ALTERNATIVE_WEIGHT: f32 = 0.8;
+
+/// A concept weighing less than this share of the rarest word's IDF is a *domain* word
+/// (see [`Hit::anchored`]).
+const SPECIFIC_SHARE: f32 = 0.3;
+
+/// Every known concept weighs at least this share of the rarest word's IDF, so a question
+/// made only of domain words ("what is massage therapy?") still has weight to cover.
+const WEIGHT_FLOOR: f32 = 0.1;
+
+/// In the BM25 query a concept's clauses are boosted by this plus its weight relative to the
+/// rarest word's, so domain words (rare in headings, hence high heading-field IDF) do not
+/// crowd the candidates.
+const QUERY_WEIGHT_BASE: f32 = 0.25;
+
+/// Ranking: coverage + this × heading coverage + [`BM25_WEIGHT`] × BM25 relative to the best
+/// candidate's. Coverage leads; BM25 (which boosts headings) breaks near-ties.
+const HEADING_WEIGHT: f32 = 0.2;
+
+/// See [`HEADING_WEIGHT`].
+const BM25_WEIGHT: f32 = 0.5;
+
+/// Weight of a word the articles never use, as a share of the rarest word's IDF.
+const UNKNOWN_WEIGHT: f32 = 0.75;
 
 /// Words that carry no topic: English function words plus the filler of chat questions.
 /// Checked against the unstemmed, lowercased, ASCII-folded word.
@@ -51,17 +78,61 @@ const STOP_WORDS: &[&str] = &[
     "will", "with", "wondering", "would", "ya", "yeah", "yes", "you", "your", "yours",
 ];
 
+/// Everyday words that say nothing about a question's topic: hedges and intensifiers,
+/// vague nouns, light verbs, quantifiers, time fillers and prepositions. In a small corpus a
+/// word like "between" or "usually" is rare, so its IDF would make it look important; in a
+/// question it is just English. Lay words that do carry meaning ("hurt", "flu") belong in
+/// the lay-term table instead. Checked like [`STOP_WORDS`].
+const GENERIC_WORDS: &[&str] = &[
+    // hedges, intensifiers, chat
+    "actually", "anyway", "basically", "btw", "certainly", "definitely", "exactly", "fine",
+    "gonna", "gotta", "honestly", "idk", "kinda", "literally", "maybe", "nah", "nope",
+    "perhaps", "pretty", "probably", "properly", "seriously", "sorta", "tbh", "totally",
+    "truly", "wanna", "whatever", "yep", "alright",
+    // vague nouns and people
+    "anybody", "everybody", "everyone", "everyones", "everything", "guy", "lot", "lots", "person",
+    "people", "ppl", "somebody", "stuff", "idea", "kind", "sort", "sorts", "matter", "matters",
+    "place", "point", "question", "questions", "reason", "reasons", "situation",
+    // adjectives of opinion
+    "bad", "big", "decent", "great", "huge", "little", "nice", "real", "right", "small", "true",
+    "wrong", "worse", "worst",
+    // light verbs
+    "came", "come", "comes", "coming", "give", "gives", "giving", "goes", "gone", "went", "make",
+    "makes", "making", "made", "mean", "means", "meant", "put", "seem", "seems", "take", "takes",
+    "taking", "took", "try", "tried", "trying", "wonder", "allowed",
+    // quantifiers, frequency and time fillers
+    "almost", "already", "always", "enough", "few", "least", "less", "many", "never", "only",
+    "sometimes", "usually", "ago", "couple", "forever", "last", "lately", "next", "recently",
+    "soon", "till", "until", "yet", "first", "second", "quick", "quickly", "day", "days", "week",
+    "weeks", "month", "months", "year", "years", "hour", "hours", "minute", "minutes", "time",
+    "times", "tomorrow", "tonight", "yesterday",
+    // comparison markers ("what's the difference between X and Y": X and Y are the topic)
+    "compare", "compared", "diff", "difference", "differences", "different", "versus", "vs",
+    // prepositions and particles
+    "across", "along", "around", "away", "behind", "below", "between", "down", "during",
+    "through", "towards", "under", "up", "upon", "within", "without",
+];
+
 /// One idea of the question, satisfied by any of its alternatives.
 #[derive(Debug, Clone)]
 pub struct Concept {
     /// The word or phrase as the user typed it (lowercased).
     pub word: String,
-    /// Indexed stems that express it, with their weights (1.0 for the word itself).
+    /// Ways the articles express it, with their weights (1.0 for the word itself, less for a
+    /// lay-term expansion or a typo fix). Each is one stem or several stems joined by a
+    /// space, which a passage must all contain ("cancer treatment").
     pub alternatives: Vec<(String, f32)>,
     /// IDF-based importance; higher for rarer words.
     pub weight: f32,
     /// False when no alternative occurs in the index at all.
     pub known: bool,
+}
+
+impl Concept {
+    /// The weight of the first alternative whose stems all satisfy `has`, if any.
+    pub fn found_in(&self, has: impl Fn(&str) -> bool) -> Option<f32> {
+        self.alternatives.iter().find(|(group, _)| group.split(' ').all(&has)).map(|(_, w)| *w)
+    }
 }
 
 /// A passage found for a question.
@@ -87,6 +158,11 @@ pub struct Hit {
     pub coverage: f32,
     /// Indices of the concepts it contains.
     pub covered: Vec<usize>,
+    /// Share of the question's concept weight found in the passage's own heading.
+    pub heading_coverage: f32,
+    /// Whether it contains one of the question's *domain* words: a known concept so common
+    /// in the articles that it is not specific ("massage", "back", "pain", "therapist").
+    pub anchored: bool,
     /// Final ranking score.
     pub score: f32,
 }
@@ -98,14 +174,18 @@ pub struct Retrieval {
     pub concepts: Vec<Concept>,
     /// Passages, best first.
     pub hits: Vec<Hit>,
+    /// Set to the out-of-scope word found in the question ("dose", "cure"): then nothing is
+    /// quoted, whatever matched.
+    pub out_of_scope: Option<String>,
 }
 
 impl Retrieval {
-    /// The hits worth quoting: the best one if it covers enough of the question, and a
-    /// second one when it is nearly as good and brings a concept the first lacks.
+    /// The hits worth quoting: the best one if it answers the question (see
+    /// [`Hit::answers`]), and a second one when it is nearly as good and brings a concept
+    /// the first lacks.
     pub fn answering_hits(&self, config: &AnswerConfig) -> Vec<&Hit> {
         let Some(best) = self.hits.first() else { return Vec::new() };
-        if best.coverage < config.min_coverage || best.covered.is_empty() {
+        if self.out_of_scope.is_some() || !best.answers(config) {
             return Vec::new();
         }
         let mut chosen = vec![best];
@@ -116,11 +196,25 @@ impl Retrieval {
             let close = hit.score >= best.score * config.second_passage_ratio;
             let adds = hit.covered.iter().any(|c| !best.covered.contains(c));
             let very_close = hit.score >= best.score * 0.9;
-            if close && hit.coverage >= config.min_coverage && (adds || very_close) && hit.path != best.path {
+            if close && hit.answers(config) && (adds || very_close) && hit.path != best.path {
                 chosen.push(hit);
             }
         }
         chosen
+    }
+}
+
+impl Hit {
+    /// The decline rule, which never looks at raw BM25 (not comparable across questions):
+    /// the passage must cover enough of the question's concept weight, where words the
+    /// articles never use count as uncovered ("cure", "ibuprofen", "netflix"). How much is
+    /// enough depends on whether the question is anchored in the domain: when the passage
+    /// shares one of its domain words ("massage", "back", "pain"), `min_coverage` suffices,
+    /// since chatty lay questions leave much uncovered; otherwise the match is more likely a
+    /// coincidence of one word ("recommend me a netflix series") and it needs
+    /// `min_coverage_unanchored`.
+    pub fn answers(&self, config: &AnswerConfig) -> bool {
+        self.coverage >= if self.anchored { config.min_coverage } else { config.min_coverage_unanchored }
     }
 }
 
@@ -139,7 +233,7 @@ impl Retriever {
     pub fn new(synonyms: Synonyms, config: AnswerConfig) -> Retriever {
         Retriever {
             synonyms,
-            stop_words: STOP_WORDS.iter().copied().collect(),
+            stop_words: STOP_WORDS.iter().chain(GENERIC_WORDS).copied().collect(),
             plain: plain_analyzer(),
             stem: stem_analyzer(),
             config,
@@ -195,7 +289,10 @@ impl Retriever {
             tracing::error!(error = %e, "search failed");
             Vec::new()
         });
-        Retrieval { concepts, hits }
+        let stems = self.stems(question);
+        let stems: Vec<&str> = stems.iter().map(String::as_str).collect();
+        let out_of_scope = self.synonyms.out_of_scope(&stems);
+        Retrieval { concepts, hits, out_of_scope }
     }
 
     /// The baseline the evaluation compares against: plain BM25 over section heading and
@@ -231,6 +328,8 @@ impl Retriever {
                     bm25,
                     coverage: 1.0,
                     covered: Vec::new(),
+                    heading_coverage: 0.0,
+                    anchored: true,
                     score: bm25,
                 })
             })
@@ -246,15 +345,18 @@ impl Retriever {
         while i < words.len() {
             if let Some(entry) = self.synonyms.match_at(&stems, i) {
                 let n = entry.stems.len();
+                let own: Vec<&str> = words[i..i + n]
+                    .iter()
+                    .filter(|(plain, _)| !self.stop_words.contains(plain.as_str()))
+                    .map(|(_, stem)| stem.as_str())
+                    .collect();
                 let mut alternatives: Vec<(String, f32)> = Vec::new();
-                for (plain, stem) in &words[i..i + n] {
-                    if !self.stop_words.contains(plain.as_str()) {
-                        alternatives.push((stem.clone(), 1.0));
-                    }
+                if !own.is_empty() {
+                    alternatives.push((own.join(" "), 1.0));
                 }
-                for stem in &entry.expansions {
-                    if !alternatives.iter().any(|(s, _)| s == stem) {
-                        alternatives.push((stem.clone(), ALTERNATIVE_WEIGHT));
+                for group in &entry.expansions {
+                    if !alternatives.iter().any(|(s, _)| s == group) {
+                        alternatives.push((group.clone(), ALTERNATIVE_WEIGHT));
                     }
                 }
                 let word = words[i..i + n].iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(" ");
@@ -264,7 +366,7 @@ impl Retriever {
             }
             let (plain, stem) = &words[i];
             i += 1;
-            if self.stop_words.contains(plain.as_str()) || plain.chars().all(|c| c.is_ascii_digit()) {
+            if self.stop_words.contains(plain.as_str()) {
                 continue;
             }
             push_concept(&mut concepts, plain.clone(), vec![(stem.clone(), 1.0)]);
@@ -273,49 +375,71 @@ impl Retriever {
     }
 
     /// Looks each concept up in the index: weights from IDF, typo fixes for unknown words.
+    ///
+    /// A concept weighs as much as its *least* specific known alternative, because that is
+    /// what a passage may match it by ("hurt" → "pain" is as common as "pain"); a
+    /// multi-word alternative is as specific as its rarest word.
     fn resolve(&self, searcher: &Searcher, index: &OpenIndex, concepts: &mut [Concept]) {
         let n = searcher.num_docs().max(1) as f32;
         let idf = |df: u64| ((n - df as f32 + 0.5) / (df as f32 + 0.5) + 1.0).ln();
         let max_idf = idf(1);
         for concept in concepts.iter_mut() {
-            let mut weight: f32 = 0.0;
-            let mut known = false;
-            let mut fixes = Vec::new();
-            for (stem, _) in &concept.alternatives {
-                let df = doc_freq(searcher, index, stem);
-                if df > 0 {
-                    known = true;
-                    weight = weight.max(idf(df));
+            let mut weight = f32::INFINITY;
+            let mut known_alternatives = Vec::new();
+            for (group, w) in &concept.alternatives {
+                let dfs: Vec<u64> = group.split(' ').map(|stem| doc_freq(searcher, index, stem)).collect();
+                if dfs.iter().all(|&df| df > 0) {
+                    let rarest = dfs.iter().copied().min().unwrap_or(0);
+                    weight = weight.min(idf(rarest));
+                    known_alternatives.push((group.clone(), *w));
                 }
             }
-            if !known {
-                let primary = concept.alternatives.first().map(|(s, _)| s.clone()).unwrap_or_default();
-                if let Some((fixed, df)) = typo_fix(searcher, index, &primary) {
-                    known = true;
+            if known_alternatives.is_empty() && !concept.word.contains(' ') {
+                if let Some((fixed, df)) = typo_fix(searcher, index, &self.stem, &concept.word) {
                     weight = idf(df);
-                    fixes.push((fixed, ALTERNATIVE_WEIGHT));
+                    known_alternatives.push((fixed, ALTERNATIVE_WEIGHT));
                 }
             }
-            concept.alternatives.extend(fixes);
-            concept.known = known;
-            // An unknown word still counts against coverage, but less than a rare known one:
-            // it may be chat filler the stop list does not know.
-            concept.weight = if known { weight } else { max_idf * 0.5 };
+            concept.known = !known_alternatives.is_empty();
+            if concept.known {
+                // Only what the index has can match; the rest would be dead query terms.
+                concept.alternatives = known_alternatives;
+            }
+            // An unknown word still counts against coverage: it may be what the question is
+            // really about ("cure", "ibuprofen"), or chat filler the stop list does not know.
+            // A number the articles never mention ("22 weeks", "a 2012 civic") says nothing.
+            let numeric = concept.word.chars().all(|c| c.is_ascii_digit());
+            concept.weight = match (concept.known, numeric) {
+                (true, _) => weight.max(max_idf * WEIGHT_FLOOR),
+                (false, true) => 0.0,
+                (false, false) => max_idf * UNKNOWN_WEIGHT,
+            };
         }
     }
 
     fn rank(&self, searcher: &Searcher, index: &OpenIndex, concepts: &[Concept]) -> tantivy::Result<Vec<Hit>> {
         let f = index.fields;
+        let n = searcher.num_docs().max(1) as f32;
+        let max_idf = ((n + 0.5) / 1.5 + 1.0).ln();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut seen = HashSet::new();
         for concept in concepts.iter().filter(|c| c.known) {
-            for (stem, weight) in &concept.alternatives {
-                if !seen.insert(stem.clone()) {
+            for (group, weight) in &concept.alternatives {
+                if !seen.insert(group.clone()) {
                     continue;
                 }
+                let stems: Vec<&str> = group.split(' ').collect();
                 for (field, boost) in [(f.body, 1.0), (f.heading, self.config.heading_boost), (f.path, self.config.path_boost)] {
-                    let term = TermQuery::new(Term::from_field_text(field, stem), IndexRecordOption::WithFreqs);
-                    clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), weight * boost))));
+                    let term = |stem: &str| -> Box<dyn Query> {
+                        Box::new(TermQuery::new(Term::from_field_text(field, stem), IndexRecordOption::WithFreqs))
+                    };
+                    let query: Box<dyn Query> = if stems.len() == 1 {
+                        term(stems[0])
+                    } else {
+                        Box::new(BooleanQuery::new(stems.iter().map(|s| (Occur::Must, term(s))).collect()))
+                    };
+                    let boost = weight * boost * (QUERY_WEIGHT_BASE + concept.weight / max_idf) / stems.len() as f32;
+                    clauses.push((Occur::Should, Box::new(BoostQuery::new(query, boost))));
                 }
             }
         }
@@ -325,19 +449,29 @@ impl Retriever {
         let query = BooleanQuery::new(clauses);
         let top: Vec<(f32, DocAddress)> = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
         let total_weight: f32 = concepts.iter().map(|c| c.weight).sum::<f32>().max(f32::EPSILON);
+        let max_bm25 = top.first().map(|(s, _)| *s).unwrap_or(1.0).max(f32::EPSILON);
+        let specific_weight = ((n + 0.5) / 1.5 + 1.0).ln() * SPECIFIC_SHARE;
         let mut hits = Vec::with_capacity(top.len());
         for (bm25, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
             let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
             let (heading, path, body) = (text(f.heading), text(f.path), text(f.body));
+            let own: HashSet<String> = self.stems(&heading).into_iter().collect();
             let present: HashSet<String> = self.stems(&path).into_iter().chain(self.stems(&body)).collect();
-            let covered: Vec<usize> = concepts
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.known && c.alternatives.iter().any(|(s, _)| present.contains(s)))
-                .map(|(i, _)| i)
-                .collect();
-            let coverage = covered.iter().map(|&i| concepts[i].weight).sum::<f32>() / total_weight;
+            let (mut covered, mut credit, mut heading_credit, mut anchored) = (Vec::new(), 0.0, 0.0, false);
+            for (i, concept) in concepts.iter().enumerate().filter(|(_, c)| c.known) {
+                if let Some(w) = concept.found_in(|s| present.contains(s)) {
+                    covered.push(i);
+                    credit += concept.weight * w;
+                    anchored |= concept.weight < specific_weight;
+                }
+                if let Some(w) = concept.found_in(|s| own.contains(s)) {
+                    heading_credit += concept.weight * w;
+                }
+            }
+            let coverage = credit / total_weight;
+            let heading_coverage = heading_credit / total_weight;
+            let score = coverage + HEADING_WEIGHT * heading_coverage + BM25_WEIGHT * bm25 / max_bm25;
             hits.push(Hit {
                 article: text(f.article),
                 file: text(f.file),
@@ -349,7 +483,9 @@ impl Retriever {
                 bm25,
                 coverage,
                 covered,
-                score: bm25 * (0.25 + coverage),
+                heading_coverage,
+                anchored,
+                score,
             });
         }
         hits.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -377,31 +513,166 @@ fn doc_freq(searcher: &Searcher, index: &OpenIndex, stem: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// The most frequent indexed body word within edit distance 1 (2 for long words) of `stem`.
-fn typo_fix(searcher: &Searcher, index: &OpenIndex, stem: &str) -> Option<(String, u64)> {
-    let len = stem.chars().count();
-    if len < 4 {
+/// The correction of an out-of-vocabulary word, if it looks like a misspelling of an indexed
+/// word: the most frequent word of the `words` field (the articles' words as written)
+/// within edit distance 1 (2 for words of 9+ letters), keeping the first letter, and, for a
+/// single substituted letter, only a plausible slip (a neighbouring key or a letter that
+/// sounds alike). Short words and real words that merely resemble an indexed word ("cancel"
+/// vs "cancer", "online" vs "only") are left alone. Returns the indexed *stem* and its
+/// document frequency.
+fn typo_fix(searcher: &Searcher, index: &OpenIndex, stem_analyzer: &TextAnalyzer, word: &str) -> Option<(String, u64)> {
+    let len = word.chars().count();
+    if len < MIN_TYPO_LEN || !word.chars().all(|c| c.is_ascii_alphabetic()) {
         return None;
     }
-    let max_distance = if len >= 7 { 2 } else { 1 };
+    let max_distance = if len >= 9 { 2 } else { 1 };
     for distance in 1..=max_distance {
-        let mut best: Option<(String, u64)> = None;
-        let query = FuzzyTermQuery::new(Term::from_field_text(index.fields.body, stem), distance, true);
+        let mut best: Option<(String, u32)> = None;
+        let query = FuzzyTermQuery::new(Term::from_field_text(index.fields.words, word), distance, true);
         let automaton = query.automaton().ok()?;
         for segment in searcher.segment_readers() {
-            let Ok(inverted) = segment.inverted_index(index.fields.body) else { continue };
+            let Ok(inverted) = segment.inverted_index(index.fields.words) else { continue };
             let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else { continue };
             while stream.advance() {
-                let df = u64::from(stream.value().doc_freq);
-                let Ok(word) = std::str::from_utf8(stream.key()) else { continue };
+                let df = stream.value().doc_freq;
+                let Ok(candidate) = std::str::from_utf8(stream.key()) else { continue };
+                if !plausible_typo(word, candidate) {
+                    continue;
+                }
                 if best.as_ref().is_none_or(|(_, d)| df > *d) {
-                    best = Some((word.to_string(), df));
+                    best = Some((candidate.to_string(), df));
                 }
             }
         }
-        if best.is_some() {
-            return best;
+        if let Some((fixed, _)) = best {
+            let mut analyzer = stem_analyzer.clone();
+            let mut stream = analyzer.token_stream(&fixed);
+            let stem = stream.next().map(|t| t.text.clone())?;
+            let df = doc_freq(searcher, index, &stem);
+            return (df > 0).then_some((stem, df));
         }
     }
     None
+}
+
+/// Words shorter than this are never typo-fixed: too many real words lie one edit apart.
+const MIN_TYPO_LEN: usize = 5;
+
+/// Whether `candidate` (within the automaton's distance of `typed`) is a believable
+/// misspelling target: same first letter, and a same-length single-letter difference only
+/// between neighbouring keys or letters that sound alike.
+fn plausible_typo(typed: &str, candidate: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (typed.chars().collect(), candidate.chars().collect());
+    if a.first() != b.first() || candidate.chars().count() < MIN_TYPO_LEN - 1 {
+        return false;
+    }
+    if a.len() != b.len() {
+        return true; // a letter dropped or doubled
+    }
+    let diffs: Vec<usize> = (0..a.len()).filter(|&i| a[i] != b[i]).collect();
+    match diffs.as_slice() {
+        [i] => similar_letters(a[*i], b[*i]),
+        [i, j] if *j == i + 1 && a[*i] == b[*j] && a[*j] == b[*i] => true, // swapped letters
+        _ => true, // two edits in a long word
+    }
+}
+
+/// Neighbouring keys on a QWERTY keyboard, or letters that often stand for the same sound.
+fn similar_letters(x: char, y: char) -> bool {
+    const ROWS: [&str; 3] = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
+    const SOUND_ALIKE: [&str; 3] = ["csk", "sz", "iy"];
+    let pos = |c: char| ROWS.iter().enumerate().find_map(|(r, row)| row.find(c).map(|col| (r as i32, col as i32)));
+    let near = match (pos(x), pos(y)) {
+        // Same row, next key; or the row above/below, at the same or the next column.
+        (Some((r1, c1)), Some((r2, c2))) => {
+            (r1 == r2 && (c1 - c2).abs() == 1) || ((r1 - r2).abs() == 1 && (c1 - c2 == 0 || c1 - c2 == if r1 > r2 { -1 } else { 1 }))
+        }
+        _ => false,
+    };
+    near || SOUND_ALIKE.iter().any(|group| group.contains(x) && group.contains(y))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(coverage: f32, anchored: bool, score: f32, path: &str, covered: Vec<usize>) -> Hit {
+        Hit {
+            article: String::new(),
+            file: String::new(),
+            source: String::new(),
+            heading: path.to_string(),
+            path: path.to_string(),
+            body: String::new(),
+            line: 1,
+            bm25: score,
+            coverage,
+            covered,
+            heading_coverage: 0.0,
+            anchored,
+            score,
+        }
+    }
+
+    #[test]
+    fn typo_fixes_are_plausible_slips_only() {
+        assert!(plausible_typo("massge", "massage")); // dropped letter
+        assert!(plausible_typo("histroy", "history")); // swapped letters
+        assert!(plausible_typo("licenced", "licensed")); // sound-alike letter
+        assert!(plausible_typo("tissie", "tissue")); // neighbouring key
+        assert!(!plausible_typo("cancel", "cancer")); // l and r: a different word
+        assert!(!plausible_typo("killing", "illing")); // first letter kept
+        assert!(similar_letters('a', 's') && similar_letters('q', 'a') && !similar_letters('a', 'p'));
+    }
+
+    #[test]
+    fn decline_rule_needs_more_coverage_without_a_domain_word() {
+        let config = AnswerConfig::default();
+        // "can people with cancer get massages": anchored by "massage", well covered.
+        assert!(hit(0.9, true, 1.0, "a", vec![0, 1]).answers(&config));
+        // A chatty lay question: much uncovered, but it shares a domain word.
+        assert!(hit(config.min_coverage + 0.05, true, 1.0, "a", vec![0]).answers(&config));
+        // "recommend me a good netflix series": one shared word, no domain word.
+        assert!(!hit(0.33, false, 1.0, "a", vec![0]).answers(&config));
+        assert!(hit(config.min_coverage_unanchored, false, 1.0, "a", vec![0]).answers(&config));
+        // Nothing matched at all.
+        assert!(!hit(0.0, true, 1.0, "a", vec![]).answers(&config));
+    }
+
+    #[test]
+    fn second_passage_must_be_close_and_add_something() {
+        let config = AnswerConfig::default();
+        let retrieval = Retrieval {
+            out_of_scope: None,
+            concepts: Vec::new(),
+            hits: vec![
+                hit(0.8, true, 1.0, "a", vec![0, 1]),
+                hit(0.6, true, 0.7, "b", vec![2]),
+                hit(0.6, true, 0.69, "c", vec![0]),
+            ],
+        };
+        let chosen: Vec<&str> = retrieval.answering_hits(&config).iter().map(|h| h.path.as_str()).collect();
+        assert_eq!(chosen, ["a", "b"]);
+        let declined = Retrieval { hits: vec![hit(0.3, false, 1.0, "a", vec![0])], ..Default::default() };
+        assert!(declined.answering_hits(&config).is_empty());
+        let out_of_scope = Retrieval { out_of_scope: Some("dose".into()), ..retrieval.clone() };
+        assert!(out_of_scope.answering_hits(&config).is_empty());
+    }
+
+    #[test]
+    fn concepts_group_lay_phrases_and_drop_filler() {
+        let synonyms = Synonyms::parse(
+            "[lay_terms]\nchemo = [\"cancer treatment\"]\n\"hurt less\" = [\"pain relief\"]\n",
+            std::path::Path::new("s.toml"),
+        )
+        .unwrap();
+        let r = Retriever::new(synonyms, AnswerConfig::default());
+        let concepts = r.concepts("is it actually safe during chemo, will it hurt less?");
+        let words: Vec<&str> = concepts.iter().map(|c| c.word.as_str()).collect();
+        assert_eq!(words, ["safe", "chemo", "hurt less"]);
+        assert!(concepts[1].alternatives.iter().any(|(g, _)| g == "cancer treatment"));
+        // A multi-word alternative needs all of its words.
+        assert!(concepts[1].found_in(|s| s == "treatment").is_none());
+        assert!(concepts[1].found_in(|s| s == "treatment" || s == "cancer").is_some());
+    }
 }

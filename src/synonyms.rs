@@ -7,8 +7,10 @@
 //! ```
 //!
 //! Keys and expansions are stemmed with the index's analyzer, so `knotted` finds the `knots`
-//! entry and an expansion matches every inflection in the articles. Loaded and validated
-//! once; retrieval only looks phrases up.
+//! entry and an expansion matches every inflection in the articles. A multi-word expansion
+//! ("cancer treatment") is kept together: a passage matches it only when it has every one of
+//! its words, so "treatment" alone does not stand for chemo. Loaded and validated once;
+//! retrieval only looks phrases up.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,6 +25,15 @@ use crate::problem::{line_of_offset, Problem};
 struct File {
     #[serde(default)]
     lay_terms: BTreeMap<String, Vec<String>>,
+    #[serde(default)]
+    out_of_scope: OutOfScope,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OutOfScope {
+    #[serde(default)]
+    words: Vec<String>,
 }
 
 /// One entry: a phrase (as stems) and what it stands for (as stems).
@@ -32,7 +43,8 @@ pub struct Entry {
     pub phrase: String,
     /// Its stems, in order.
     pub stems: Vec<String>,
-    /// The article-vocabulary stems it expands to (deduplicated).
+    /// What it expands to, one item per listed expansion: its stems joined by a space
+    /// (deduplicated).
     pub expansions: Vec<String>,
 }
 
@@ -41,6 +53,8 @@ pub struct Entry {
 pub struct Synonyms {
     /// Longest phrases first, so "lower back" wins over "back".
     entries: Vec<Entry>,
+    /// `[out_of_scope] words`, as stem sequences: a question containing one is declined.
+    out_of_scope: Vec<Vec<String>>,
 }
 
 fn stems(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
@@ -80,10 +94,9 @@ impl Synonyms {
             }
             let mut expanded: Vec<String> = Vec::new();
             for expansion in &expansions {
-                for stem in stems(&mut analyzer, expansion) {
-                    if !expanded.contains(&stem) {
-                        expanded.push(stem);
-                    }
+                let group = stems(&mut analyzer, expansion).join(" ");
+                if !group.is_empty() && !expanded.contains(&group) {
+                    expanded.push(group);
                 }
             }
             if expanded.is_empty() {
@@ -92,11 +105,21 @@ impl Synonyms {
             }
             entries.push(Entry { phrase, stems: key_stems, expansions: expanded });
         }
+        let mut out_of_scope = Vec::new();
+        for word in &file.out_of_scope.words {
+            let key = stems(&mut analyzer, word);
+            if key.is_empty() {
+                let line = find_key_line(text, word);
+                problems.push(Problem::error(path, line, format!("out-of-scope word {word:?} has no words")));
+            } else {
+                out_of_scope.push(key);
+            }
+        }
         if !problems.is_empty() {
             return Err(problems);
         }
         entries.sort_by(|a, b| b.stems.len().cmp(&a.stems.len()).then_with(|| a.phrase.cmp(&b.phrase)));
-        Ok(Synonyms { entries })
+        Ok(Synonyms { entries, out_of_scope })
     }
 
     /// Number of entries.
@@ -107,6 +130,14 @@ impl Synonyms {
     /// True when the table is empty.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// The first out-of-scope word or phrase found in `stems`, if any.
+    pub fn out_of_scope(&self, stems: &[&str]) -> Option<String> {
+        self.out_of_scope
+            .iter()
+            .find(|key| stems.windows(key.len()).any(|w| w.iter().zip(key.iter()).all(|(a, b)| a == b)))
+            .map(|key| key.join(" "))
     }
 
     /// The longest entry whose phrase starts at `stems[at]`.
@@ -137,8 +168,17 @@ mod tests {
         let words = ["my", "lower", "back", "is", "knot"];
         assert_eq!(s.match_at(&words, 1).unwrap().phrase, "lower back");
         let knot = s.match_at(&words, 4).unwrap();
-        assert_eq!(knot.expansions, ["trigger", "point", "knot"]);
+        assert_eq!(knot.expansions, ["trigger point", "knot"]);
         assert!(s.match_at(&words, 0).is_none());
+    }
+
+    #[test]
+    fn out_of_scope_words_match_on_stems() {
+        let text = "[lay_terms]\nrub = [\"massage\"]\n[out_of_scope]\nwords = [\"dose\", \"co-codamol\"]\n";
+        let s = Synonyms::parse(text, Path::new("s.toml")).unwrap();
+        assert_eq!(s.out_of_scope(&["what", "dose", "of"]).as_deref(), Some("dose"));
+        assert_eq!(s.out_of_scope(&["take", "co", "codamol"]).as_deref(), Some("co codamol"));
+        assert!(s.out_of_scope(&["co", "op"]).is_none());
     }
 
     #[test]
