@@ -73,6 +73,8 @@ pub struct AnswerConfig {
     pub heading_boost: f32,
     /// Multiplier for matches in the enclosing headings (the path), relative to the body.
     pub path_boost: f32,
+    /// Multiplier for matches in a section's lay keywords (`<!-- keywords: ... -->`).
+    pub keywords_boost: f32,
     /// Share (0..1) of the question's content weight the best passage must cover to be quoted,
     /// when it shares a domain word ("massage", "back", "pain") with the question.
     pub min_coverage: f32,
@@ -223,6 +225,7 @@ impl Default for AnswerConfig {
             max_passage_chars: 1200,
             heading_boost: 2.5,
             path_boost: 0.6,
+            keywords_boost: 1.5,
             min_coverage: 0.15,
             min_coverage_unanchored: 0.5,
             second_passage_ratio: 0.6,

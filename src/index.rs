@@ -28,7 +28,7 @@ use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy};
 use crate::knowledge::{Knowledge, Topic};
 
 /// Bumped whenever the schema or the analyzers change, so old indexes are rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Name of the stemming analyzer registered on every index.
 pub const EN_STEM: &str = "backrub_en";
@@ -63,6 +63,8 @@ pub struct Fields {
     pub body: Field,
     /// 1-based line of the section in its file (stored).
     pub line: Field,
+    /// The section's lay keywords, comma-separated (indexed, stemmed, stored).
+    pub keywords: Field,
     /// Heading path and text as unstemmed words (indexed only): the vocabulary typo fixes
     /// are looked up in, so a misspelling is compared with words as they are written.
     pub words: Field,
@@ -82,7 +84,8 @@ pub fn schema() -> (Schema, Fields) {
         source: builder.add_text_field("source", STORED),
         heading: builder.add_text_field("heading", text.clone()),
         path: builder.add_text_field("path", text.clone()),
-        body: builder.add_text_field("body", text),
+        body: builder.add_text_field("body", text.clone()),
+        keywords: builder.add_text_field("keywords", text),
         line: builder.add_u64_field("line", NumericOptions::default().set_stored()),
         words: builder.add_text_field(
             "words",
@@ -338,8 +341,10 @@ fn write_generation(dir: &Path, knowledge: &Knowledge) -> Result<(), IndexError>
             f.path => p.path(),
             f.body => p.body.as_str(),
             f.line => p.line as u64,
+            f.keywords => p.keywords.join(", "),
             f.words => p.path(),
             f.words => p.body.as_str(),
+            f.words => p.keywords.join(", "),
         ))?;
         passages += 1;
     }

@@ -33,6 +33,9 @@ pub struct Passage {
     pub headings: Vec<String>,
     /// The section text: paragraphs separated by blank lines, list items as `- ` lines.
     pub body: String,
+    /// Lay phrasings a moderator listed for this section (`<!-- keywords: a, b -->`): indexed
+    /// and matched like the heading, never shown to users.
+    pub keywords: Vec<String>,
     /// 1-based line of the section's heading (or first text) in the file.
     pub line: usize,
 }
@@ -341,6 +344,7 @@ pub fn parse_article(
                 source: front.source.clone().unwrap_or_default(),
                 headings: headings.clone(),
                 body: chunk,
+                keywords: section.keywords.clone(),
                 line: section.line,
             });
         }
@@ -364,14 +368,28 @@ struct RawSection {
     level: Option<usize>,
     heading: String,
     text: String,
+    keywords: Vec<String>,
     line: usize,
+}
+
+/// The phrases of a `<!-- keywords: a, b, c -->` comment, if `html` is one.
+fn keywords_comment(html: &str) -> Option<Vec<String>> {
+    let inner = html.trim().strip_prefix("<!--")?.strip_suffix("-->")?.trim();
+    let list = inner.strip_prefix("keywords:")?;
+    Some(list.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect())
 }
 
 /// Walks the Markdown events and cuts them into sections, rendering block text as plain
 /// text: paragraphs separated by blank lines, list items as `- item` lines.
 fn parse_sections(text: &str, body_start: usize) -> Vec<RawSection> {
     let body = &text[body_start..];
-    let mut sections = vec![RawSection { level: None, heading: String::new(), text: String::new(), line: line_of_offset(text, body_start) }];
+    let mut sections = vec![RawSection {
+        level: None,
+        heading: String::new(),
+        text: String::new(),
+        keywords: Vec::new(),
+        line: line_of_offset(text, body_start),
+    }];
     let mut in_heading = false;
     let mut list_depth = 0usize;
     for (event, range) in Parser::new_ext(body, Options::empty()).into_offset_iter() {
@@ -383,6 +401,7 @@ fn parse_sections(text: &str, body_start: usize) -> Vec<RawSection> {
                     level: Some(heading_level(level)),
                     heading: String::new(),
                     text: String::new(),
+                    keywords: Vec::new(),
                     line: line_of_offset(text, body_start + range.start),
                 });
             }
@@ -413,6 +432,11 @@ fn parse_sections(text: &str, body_start: usize) -> Vec<RawSection> {
                     current.heading.push_str(&t);
                 } else {
                     current.text.push_str(&t);
+                }
+            }
+            Event::Html(html) | Event::InlineHtml(html) => {
+                if let Some(keywords) = keywords_comment(&html) {
+                    current.keywords.extend(keywords);
                 }
             }
             Event::SoftBreak | Event::HardBreak => {
@@ -496,6 +520,16 @@ mod tests {
         assert_eq!(deep.body, "Firm pressure.\n\n- One: first\n- Two\n\nAfter.");
         assert_eq!(deep.line, 12);
         assert_eq!(deep.source, "seed");
+    }
+
+    #[test]
+    fn keyword_comments_attach_to_their_section_and_stay_out_of_the_text() {
+        let text = "# A\n\n## Deep\n\n<!-- keywords: hard massage, knots in my back -->\n\nFirm pressure.\n\n<!-- a note -->\n";
+        let (article, problems) = parse(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        let p = &article.unwrap().passages[0];
+        assert_eq!(p.keywords, ["hard massage", "knots in my back"]);
+        assert_eq!(p.body, "Firm pressure.");
     }
 
     #[test]

@@ -429,7 +429,12 @@ impl Retriever {
                     continue;
                 }
                 let stems: Vec<&str> = group.split(' ').collect();
-                for (field, boost) in [(f.body, 1.0), (f.heading, self.config.heading_boost), (f.path, self.config.path_boost)] {
+                for (field, boost) in [
+                    (f.body, 1.0),
+                    (f.heading, self.config.heading_boost),
+                    (f.path, self.config.path_boost),
+                    (f.keywords, self.config.keywords_boost),
+                ] {
                     let term = |stem: &str| -> Box<dyn Query> {
                         Box::new(TermQuery::new(Term::from_field_text(field, stem), IndexRecordOption::WithFreqs))
                     };
@@ -455,9 +460,10 @@ impl Retriever {
         for (bm25, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
             let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            let (heading, path, body) = (text(f.heading), text(f.path), text(f.body));
-            let own: HashSet<String> = self.stems(&heading).into_iter().collect();
-            let present: HashSet<String> = self.stems(&path).into_iter().chain(self.stems(&body)).collect();
+            let (heading, path, body, keywords) = (text(f.heading), text(f.path), text(f.body), text(f.keywords));
+            // A section's own name: its heading and the lay keywords moderators gave it.
+            let own: HashSet<String> = self.stems(&heading).into_iter().chain(self.stems(&keywords)).collect();
+            let present: HashSet<String> = self.stems(&path).into_iter().chain(self.stems(&body)).chain(own.iter().cloned()).collect();
             let (mut covered, mut credit, mut heading_credit, mut anchored) = (Vec::new(), 0.0, 0.0, false);
             for (i, concept) in concepts.iter().enumerate().filter(|(_, c)| c.known) {
                 if let Some(w) = concept.found_in(|s| present.contains(s)) {
@@ -506,7 +512,7 @@ fn push_concept(concepts: &mut Vec<Concept>, word: String, alternatives: Vec<(St
 
 fn doc_freq(searcher: &Searcher, index: &OpenIndex, stem: &str) -> u64 {
     let f = index.fields;
-    [f.body, f.path]
+    [f.body, f.path, f.keywords]
         .iter()
         .map(|&field| searcher.doc_freq(&Term::from_field_text(field, stem)).unwrap_or(0))
         .max()
