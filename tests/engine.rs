@@ -173,3 +173,22 @@ fn index_is_reused_when_fresh_and_rebuilt_when_stale() {
     assert_ne!(third.content_hash, first.content_hash);
     assert_eq!(third.passages, first.passages + 1);
 }
+
+#[test]
+fn section_keywords_match_as_phrases_and_are_never_quoted() {
+    let ws = Workspace::new();
+    std::fs::write(
+        ws.knowledge("stones.md"),
+        "# Hot Stones\n\n## Basalt Stones\n\n<!-- keywords: rocks on my spine, under the weather -->\n\nWarmed basalt is placed along the spine.\n\n## Cold Stones\n\nMarble is kept cool for swelling.\n",
+    )
+    .unwrap();
+    let engine = ws.engine();
+    // The whole phrase: its section answers, and the keywords stay out of the quote.
+    let answer = engine.ask("can you put rocks on my spine?");
+    let first = answer.passages.first().expect("answered");
+    assert_eq!(first.heading, "Basalt Stones");
+    assert!(!answer.to_text().contains("rocks on my spine"), "keywords must not be quoted");
+    // One word of a phrase is not the phrase: the weather is off-topic.
+    let weather = engine.ask("what's the weather like tomorrow");
+    assert!(!weather.answered, "{:?}", weather.passages.iter().map(|p| &p.heading).collect::<Vec<_>>());
+}
