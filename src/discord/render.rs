@@ -480,6 +480,7 @@ mod tests {
         Answer {
             question: "q".into(),
             answered: true,
+            confidence: 1.0,
             triage: Triage {
                 urgency: Urgency::None,
                 flags: vec![],
