@@ -59,7 +59,9 @@ pub fn definitions() -> Vec<CreateCommand> {
             .default_member_permissions(Permissions::MANAGE_GUILD)
             .dm_permission(false),
         CreateCommand::new(GAPS)
-            .description("Questions I could not answer well, and the worst-rated passages (server admins)")
+            .description(
+                "Questions I could not answer well, and the worst-rated passages (server admins)",
+            )
             .default_member_permissions(Permissions::MANAGE_GUILD)
             .dm_permission(false),
         CreateCommand::new(TOPICS).description("What I can answer about"),
@@ -189,8 +191,16 @@ mod tests {
     fn admin_commands_are_gated_in_the_registration() {
         let defs = serde_json::to_value(definitions()).unwrap();
         for name in [REINDEX, GAPS] {
-            let command = defs.as_array().unwrap().iter().find(|c| c["name"] == name).unwrap();
-            assert_eq!(command["default_member_permissions"], Permissions::MANAGE_GUILD.bits().to_string());
+            let command = defs
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == name)
+                .unwrap();
+            assert_eq!(
+                command["default_member_permissions"],
+                Permissions::MANAGE_GUILD.bits().to_string()
+            );
             assert_eq!(command["dm_permission"], false);
             assert!(command["description"].as_str().unwrap().chars().count() <= 100);
         }

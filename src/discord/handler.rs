@@ -25,7 +25,9 @@ use std::time::{Duration, Instant};
 use serenity::async_trait;
 use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMessage};
 use serenity::client::{Context, EventHandler};
-use serenity::model::application::{Command, CommandInteraction, ComponentInteraction, Interaction};
+use serenity::model::application::{
+    Command, CommandInteraction, ComponentInteraction, Interaction,
+};
 use serenity::model::channel::Message;
 use serenity::model::gateway::Ready;
 use serenity::model::id::{GuildId, UserId};
@@ -337,10 +339,17 @@ impl Handler {
             let (ctx, component) = (ctx.clone(), component.clone());
             async move { state.vote(&ctx, &component).await }
         };
-        if !guarded(work, self.state.log_message_text).instrument(span.clone()).await {
+        if !guarded(work, self.state.log_message_text)
+            .instrument(span.clone())
+            .await
+        {
             let reply = render::apology();
             let response = CreateInteractionResponse::Message(reply.to_interaction_message());
-            if let Err(e) = component.create_response(&ctx.http, response).instrument(span).await {
+            if let Err(e) = component
+                .create_response(&ctx.http, response)
+                .instrument(span)
+                .await
+            {
                 warn!(error = %e, "could not apologise");
             }
         }
@@ -501,7 +510,10 @@ impl State {
 
     /// The key the vote buttons under `answer` carry: its first (best) quoted passage.
     fn vote_key(&self, answer: &Answer) -> Option<String> {
-        answer.passages.first().map(|quote| self.votes.key_for(&quote.path))
+        answer
+            .passages
+            .first()
+            .map(|quote| self.votes.key_for(&quote.path))
     }
 
     /// Counts `answer` in the gap log when it was declined or weak. Runs after the reply was
@@ -512,14 +524,23 @@ impl State {
         };
         let (log, question) = (Arc::clone(&self.gaps), answer.question.clone());
         match tokio::task::spawn_blocking(move || log.record(&question, kind)).await {
-            Ok(Ok(())) => debug!(?kind, confidence = answer.confidence, "knowledge gap recorded"),
+            Ok(Ok(())) => debug!(
+                ?kind,
+                confidence = answer.confidence,
+                "knowledge gap recorded"
+            ),
             Ok(Err(e)) => warn!(error = %e, "could not record a knowledge gap"),
             Err(e) => warn!(error = %e, "gap-log task failed"),
         }
     }
 
     /// `/gaps` (admins; checked by the caller).
-    async fn gaps(&self, ctx: &Context, cmd: &CommandInteraction, ack: &Ack) -> Result<(), Failure> {
+    async fn gaps(
+        &self,
+        ctx: &Context,
+        cmd: &CommandInteraction,
+        ack: &Ack,
+    ) -> Result<(), Failure> {
         let reply = match commands::gaps(Arc::clone(&self.gaps)).await? {
             Ok(report) => render::gaps(&report),
             Err(e) => {
@@ -540,11 +561,21 @@ impl State {
         let Some(passage) = self.votes.resolve(vote.key) else {
             info!("vote on an expired answer");
             let reply = render::vote_expired();
-            press.create_response(&ctx.http, CreateInteractionResponse::Message(reply.to_interaction_message())).await?;
+            press
+                .create_response(
+                    &ctx.http,
+                    CreateInteractionResponse::Message(reply.to_interaction_message()),
+                )
+                .await?;
             return Ok(());
         };
         let reply = render::vote_thanks(vote.up);
-        press.create_response(&ctx.http, CreateInteractionResponse::Message(reply.to_interaction_message())).await?;
+        press
+            .create_response(
+                &ctx.http,
+                CreateInteractionResponse::Message(reply.to_interaction_message()),
+            )
+            .await?;
         let (log, up) = (Arc::clone(&self.gaps), vote.up);
         match tokio::task::spawn_blocking(move || log.vote(&passage, up)).await {
             Ok(Ok(())) => info!(up, "vote recorded"),

@@ -218,10 +218,17 @@ pub async fn run(
 async fn open_gap_log(engine: &Engine) -> Result<Arc<GapLog>, DiscordError> {
     let config = engine.config().gaps.clone();
     let path = config.db_path.clone();
-    let opened = tokio::task::spawn_blocking(move || GapLog::open(&config.db_path, config.log_questions))
-        .await
-        .map_err(|e| DiscordError::GapLog { path: path.clone(), source: GapError::Io(std::io::Error::other(e)) })?;
-    let log = opened.map_err(|source| DiscordError::GapLog { path: path.clone(), source })?;
+    let opened =
+        tokio::task::spawn_blocking(move || GapLog::open(&config.db_path, config.log_questions))
+            .await
+            .map_err(|e| DiscordError::GapLog {
+                path: path.clone(),
+                source: GapError::Io(std::io::Error::other(e)),
+            })?;
+    let log = opened.map_err(|source| DiscordError::GapLog {
+        path: path.clone(),
+        source,
+    })?;
     info!(path = %path.display(), "gap log open");
     Ok(Arc::new(log))
 }
@@ -235,7 +242,10 @@ fn start_watch(engine: &Arc<Engine>) -> Option<watch::Reloader> {
     let debounce = Duration::from_millis(reload.debounce_ms);
     match watch::watch(Arc::clone(engine), debounce, watch::log_reload) {
         Ok(reloader) => {
-            info!(debounce_ms = reload.debounce_ms, "watching the knowledge folder");
+            info!(
+                debounce_ms = reload.debounce_ms,
+                "watching the knowledge folder"
+            );
             Some(reloader)
         }
         Err(e) => {

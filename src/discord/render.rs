@@ -139,7 +139,9 @@ impl Reply {
 
     /// The 👍/👎 buttons, when the reply rates a passage.
     fn components(&self) -> Vec<CreateActionRow> {
-        let Some(key) = &self.vote else { return Vec::new() };
+        let Some(key) = &self.vote else {
+            return Vec::new();
+        };
         let button = |up: bool, emoji: char, label: &str| {
             CreateButton::new(votes::button_id(up, key))
                 .style(ButtonStyle::Secondary)
@@ -453,7 +455,9 @@ pub fn help() -> Reply {
          • Mention me or DM me: I answer as a reply\n\
          • `/topics`: what I can answer about\n\
          • `/redflags`: warning signs that need a doctor\n\
-         • `/reindex`: rebuild the index (server admins)\n\n\
+         • `/reindex`: rebuild the index (server admins)\n\
+         • `/gaps`: questions I could not answer well, and the worst-rated passages (server admins)\n\n\
+         Rate an answer with 👍 or 👎 under it: moderators see which passages need work.\n\n\
          I am not a doctor: my answers are general information, not medical advice.",
         COLOUR_INFO,
     )
@@ -770,16 +774,26 @@ mod tests {
         let r = reindex_failed(&few);
         assert!(r.within_limits() && r.ephemeral);
         let d = description(&r);
-        let error_at = d.find("knowledge/a.md:2: error: front matter").expect("the error, as file:line");
-        assert!(error_at < d.find("knowledge/b.md:9: warning").expect("the warning"), "{d}");
+        let error_at = d
+            .find("knowledge/a.md:2: error: front matter")
+            .expect("the error, as file:line");
+        assert!(
+            error_at < d.find("knowledge/b.md:9: warning").expect("the warning"),
+            "{d}"
+        );
         let many = EngineError::Invalid {
-            problems: (1..=500).map(|i| Problem::error("knowledge/a.md", i, "x".repeat(i % 700))).collect(),
+            problems: (1..=500)
+                .map(|i| Problem::error("knowledge/a.md", i, "x".repeat(i % 700)))
+                .collect(),
         };
         let r = reindex_failed(&many);
         assert!(r.within_limits());
         let d = description(&r);
         assert!(d.contains("knowledge/a.md:1: error"), "{d}");
-        assert!(d.contains("more line(s): run `backrub check` for all"), "{d}");
+        assert!(
+            d.contains("more line(s): run `backrub check` for all"),
+            "{d}"
+        );
         assert!(d.ends_with("```"));
     }
 

@@ -68,7 +68,10 @@ impl VoteKeys {
         }
         let hash = blake3::hash(path.as_bytes()).to_hex();
         let key = format!("#{}", &hash[..16]);
-        let mut keys = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut keys = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if !keys.paths.contains_key(&key) {
             if keys.order.len() >= MAX_HASHED {
                 if let Some(oldest) = keys.order.pop_front() {
@@ -86,7 +89,10 @@ impl VoteKeys {
         if !key.starts_with('#') {
             return Some(key.to_string());
         }
-        let keys = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let keys = self
+            .inner
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         keys.paths.get(key).cloned()
     }
 }
@@ -118,7 +124,11 @@ mod tests {
         assert_eq!(keys.key_for(&path), key, "stable");
         assert!(button_id(false, &key).chars().count() <= 100);
         assert_eq!(keys.resolve(&key), Some(path));
-        assert_eq!(VoteKeys::default().resolve(&key), None, "unknown after a restart");
+        assert_eq!(
+            VoteKeys::default().resolve(&key),
+            None,
+            "unknown after a restart"
+        );
     }
 
     #[test]
