@@ -19,6 +19,9 @@ pub struct Answer {
     pub question: String,
     /// True when passages from the knowledge answer it.
     pub answered: bool,
+    /// How well the best quoted passage fits: its share of the question's concepts
+    /// (`Hit::coverage`, 0..=1); 0 when declined. The gap log counts low values.
+    pub confidence: f32,
     /// What the red-flag rules found.
     pub triage: Triage,
     /// For emergency/urgent flags: what to do now and why. Shown first.
@@ -96,6 +99,7 @@ pub fn compose(question: &str, retrieval: &Retrieval, triage: Triage, ctx: &Cont
     Answer {
         question: question.to_string(),
         answered,
+        confidence: hits.first().map_or(0.0, |hit| hit.coverage),
         triage,
         escalation,
         cautions,

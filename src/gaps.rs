@@ -13,6 +13,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
+use crate::answer::Answer;
+use crate::triage::Urgency;
+
 /// Why the log could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum GapError {
@@ -31,6 +34,25 @@ pub enum GapKind {
     Declined,
     /// Answered, but the best passage covered little of the question.
     LowConfidence,
+}
+
+/// Whether `answer` is a knowledge gap: declined (nothing in the knowledge fitted), or
+/// answered with a best passage that covers less than `low_confidence_below` of the question.
+///
+/// Not gaps: empty questions (nothing was asked), and urgent or emergency escalations (the
+/// reply is "get care now", so a missing passage is not something moderators should write;
+/// keeping them out also keeps the most sensitive messages out of the log).
+pub fn classify(answer: &Answer, low_confidence_below: f32) -> Option<GapKind> {
+    if answer.question.trim().is_empty() || answer.triage.urgency >= Urgency::Urgent {
+        return None;
+    }
+    if !answer.answered {
+        Some(GapKind::Declined)
+    } else if answer.confidence < low_confidence_below {
+        Some(GapKind::LowConfidence)
+    } else {
+        None
+    }
 }
 
 /// A recurring unanswered question.
@@ -287,6 +309,28 @@ mod tests {
         assert_eq!(log.votes("A › B").unwrap(), Some(PassageVotes { passage: "A › B".into(), up: 1, down: 2 }));
         let worst: Vec<String> = log.worst_passages(10).unwrap().into_iter().map(|v| v.passage).collect();
         assert_eq!(worst, ["A › C", "A › B"]);
+    }
+
+    #[test]
+    fn declined_and_weak_answers_are_gaps_escalations_and_empty_questions_are_not() {
+        use crate::triage::Triage;
+        let answer = |question: &str, answered: bool, confidence: f32, urgency: Urgency| Answer {
+            question: question.into(),
+            answered,
+            confidence,
+            triage: Triage { urgency, ..Triage::default() },
+            escalation: None,
+            cautions: vec![],
+            decline: None,
+            passages: vec![],
+            advice: String::new(),
+            disclaimer: String::new(),
+        };
+        assert_eq!(classify(&answer("hot stones?", false, 0.0, Urgency::None), 0.5), Some(GapKind::Declined));
+        assert_eq!(classify(&answer("hot stones?", true, 0.4, Urgency::Soon), 0.5), Some(GapKind::LowConfidence));
+        assert_eq!(classify(&answer("hot stones?", true, 0.5, Urgency::None), 0.5), None);
+        assert_eq!(classify(&answer("  ", false, 0.0, Urgency::None), 0.5), None);
+        assert_eq!(classify(&answer("can't pee", false, 0.0, Urgency::Emergency), 0.5), None);
     }
 
     #[test]

@@ -75,6 +75,8 @@ fn test_config(fake: &FakeDiscord, dir: &Path, tweak: impl FnOnce(&mut Config)) 
     copy_dir(&knowledge, &dir.join("knowledge"));
     config.knowledge_dir = dir.join("knowledge");
     config.index_dir = dir.join("index");
+    config.gaps.db_path = dir.join("gaps.sqlite3");
+    config.reload.watch = false;
     config.discord.proxy_url = Some(fake.http_url());
     config.discord.guild_id = Some(GUILD_ID);
     config.discord.admin_role_ids = vec![ADMIN_ROLE_ID];
@@ -383,7 +385,7 @@ fn fixtures_deserialize_into_serenity_models() {
     let definitions = serde_json::to_value(backrub::discord::commands::definitions()).unwrap();
     let commands: Vec<Command> =
         serde_json::from_value(fixtures::commands_echo(&definitions, Some("7"))).unwrap();
-    assert_eq!(commands.len(), 5);
+    assert_eq!(commands.len(), 6);
     let gateway: BotGateway = serde_json::from_value(fixtures::bot_gateway("ws://x", 2)).unwrap();
     assert_eq!(gateway.shards, 2);
 }
@@ -416,7 +418,7 @@ async fn connects_and_registers_guild_commands_with_reindex_admin_gated() {
             .iter()
             .filter_map(|c| c["name"].as_str())
             .collect();
-        assert_eq!(names, ["ask", "reindex", "topics", "redflags", "help"]);
+        assert_eq!(names, ["ask", "reindex", "gaps", "topics", "redflags", "help"]);
         let reindex = &put.body[1];
         assert_eq!(
             reindex["default_member_permissions"],

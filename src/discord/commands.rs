@@ -17,11 +17,16 @@ use super::render::{self, Reply};
 use crate::answer::Answer;
 use crate::engine::IndexReport;
 use crate::engine::{Engine, EngineError};
+use crate::gaps::{GapError, GapLog};
 
 /// `/ask`.
 pub const ASK: &str = "ask";
 /// `/reindex` (admins).
 pub const REINDEX: &str = "reindex";
+/// `/gaps` (admins).
+pub const GAPS: &str = "gaps";
+/// Gaps and worst-rated passages listed by `/gaps` (the embed cuts what does not fit).
+pub const GAPS_LIMIT: usize = 15;
 /// `/topics`.
 pub const TOPICS: &str = "topics";
 /// `/redflags`.
@@ -53,6 +58,12 @@ pub fn definitions() -> Vec<CreateCommand> {
             // Hidden from members by Discord; checked again on our side (see `is_admin`).
             .default_member_permissions(Permissions::MANAGE_GUILD)
             .dm_permission(false),
+        CreateCommand::new(GAPS)
+            .description(
+                "Questions I could not answer well, and the worst-rated passages (server admins)",
+            )
+            .default_member_permissions(Permissions::MANAGE_GUILD)
+            .dm_permission(false),
         CreateCommand::new(TOPICS).description("What I can answer about"),
         CreateCommand::new(RED_FLAGS)
             .description("Warning signs that need a doctor, not a massage"),
@@ -72,6 +83,8 @@ pub enum Request {
     },
     /// `/reindex`.
     Reindex,
+    /// `/gaps`.
+    Gaps,
     /// `/topics`.
     Topics,
     /// `/redflags`.
@@ -108,6 +121,7 @@ impl Request {
                 private: boolean("private").unwrap_or(false),
             },
             REINDEX => Request::Reindex,
+            GAPS => Request::Gaps,
             TOPICS => Request::Topics,
             RED_FLAGS => Request::RedFlags,
             HELP => Request::Help,
@@ -120,6 +134,7 @@ impl Request {
         match self {
             Request::Ask { .. } => ASK,
             Request::Reindex => REINDEX,
+            Request::Gaps => GAPS,
             Request::Topics => TOPICS,
             Request::RedFlags => RED_FLAGS,
             Request::Help => HELP,
@@ -127,7 +142,7 @@ impl Request {
     }
 }
 
-/// May this member run `/reindex`? Administrator or Manage Server in the permissions Discord
+/// May this member run `/reindex` and `/gaps`? Administrator or Manage Server in the permissions Discord
 /// computed for the member in that channel, or one of the configured admin roles. Outside a
 /// guild (no permissions), never.
 pub fn is_admin(
@@ -152,6 +167,11 @@ pub async fn reindex(engine: Arc<Engine>) -> Result<Result<IndexReport, EngineEr
     tokio::task::spawn_blocking(move || engine.reindex()).await
 }
 
+/// `/gaps`: the gap log's summary, read on the blocking pool.
+pub async fn gaps(log: Arc<GapLog>) -> Result<Result<String, GapError>, JoinError> {
+    tokio::task::spawn_blocking(move || crate::gaps::report(&log, GAPS_LIMIT)).await
+}
+
 /// `/topics`, `/redflags` and `/help`: cheap, answered directly.
 pub async fn info(engine: Arc<Engine>, request: &Request) -> Result<Reply, JoinError> {
     Ok(match request {
@@ -168,19 +188,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn reindex_is_admin_gated_in_the_registration() {
+    fn admin_commands_are_gated_in_the_registration() {
         let defs = serde_json::to_value(definitions()).unwrap();
-        let reindex = defs
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["name"] == REINDEX)
-            .unwrap();
-        assert_eq!(
-            reindex["default_member_permissions"],
-            Permissions::MANAGE_GUILD.bits().to_string()
-        );
-        assert_eq!(reindex["dm_permission"], false);
+        for name in [REINDEX, GAPS] {
+            let command = defs
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|c| c["name"] == name)
+                .unwrap();
+            assert_eq!(
+                command["default_member_permissions"],
+                Permissions::MANAGE_GUILD.bits().to_string()
+            );
+            assert_eq!(command["dm_permission"], false);
+            assert!(command["description"].as_str().unwrap().chars().count() <= 100);
+        }
         let ask = defs
             .as_array()
             .unwrap()

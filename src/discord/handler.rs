@@ -6,28 +6,42 @@
 //! to that user, never a dead bot. Logs carry ids, command names and lengths; what users wrote
 //! is logged only with `discord.log_message_text = true` (at debug level).
 //!
+//! After a reply is sent, the question is counted in the gap log when it was declined or
+//! weakly answered (`gaps::classify`); a 👍/👎 press is counted against the rated passage.
+//! Both are written on the blocking pool after the reply, and a failure is logged, never
+//! shown to the user.
+//!
+//! Shutdown: [`Handler::drain`] stops taking new events and waits for the ones in flight
+//! (their replies and gap-log writes) to finish.
+//!
 //! Business logic lives in the engine; parsing and engine calls in `commands.rs`; formatting
 //! in `render.rs`.
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use serenity::async_trait;
 use serenity::builder::{CreateInteractionResponse, CreateInteractionResponseMessage};
 use serenity::client::{Context, EventHandler};
-use serenity::model::application::{Command, CommandInteraction, Interaction};
+use serenity::model::application::{
+    Command, CommandInteraction, ComponentInteraction, Interaction,
+};
 use serenity::model::channel::Message;
 use serenity::model::gateway::Ready;
 use serenity::model::id::{GuildId, UserId};
+use tokio::sync::Notify;
 use tokio::task::JoinError;
 use tracing::{debug, error, info, info_span, warn, Instrument};
 
 use super::commands::{self, Request};
 use super::ratelimit::{Decision, RateLimiter};
 use super::render::{self, Reply};
+use super::votes::{self, VoteKeys};
+use crate::answer::Answer;
 use crate::engine::Engine;
+use crate::gaps::{self, GapLog};
 
 /// An interaction must be acknowledged within 3 s; past this, defer and edit later.
 const DEFER_AFTER: Duration = Duration::from_millis(2000);
@@ -74,9 +88,71 @@ impl Drop for ResetOnDrop<'_> {
     }
 }
 
+/// Counts the events being handled, so shutdown can wait for them.
+#[derive(Debug, Default)]
+struct InFlight {
+    count: AtomicUsize,
+    closing: AtomicBool,
+    idle: Notify,
+}
+
+/// One event being handled; dropping it (even in a panic unwind) lets shutdown proceed.
+struct Busy<'a>(&'a InFlight);
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
+
+impl InFlight {
+    /// `None` once shutdown has begun: the event is dropped.
+    fn enter(&self) -> Option<Busy<'_>> {
+        self.count.fetch_add(1, Ordering::SeqCst);
+        // Checked after counting: either `drain` sees this event, or this sees `closing`.
+        if self.closing.load(Ordering::SeqCst) {
+            self.leave();
+            return None;
+        }
+        Some(Busy(self))
+    }
+
+    fn leave(&self) {
+        if self.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+
+    /// Refuses new events, then waits until none is in flight or `timeout` passed.
+    /// Returns the number still running at the end (0 when all finished).
+    async fn drain(&self, timeout: Duration) -> usize {
+        self.closing.store(true, Ordering::SeqCst);
+        let all_done = async {
+            loop {
+                let idle = self.idle.notified();
+                tokio::pin!(idle);
+                idle.as_mut().enable();
+                if self.count.load(Ordering::SeqCst) == 0 {
+                    return;
+                }
+                idle.await;
+            }
+        };
+        let _ = tokio::time::timeout(timeout, all_done).await;
+        self.count.load(Ordering::SeqCst)
+    }
+}
+
 /// State shared by every event (typed, no `TypeMap`).
 struct State {
     engine: Arc<Engine>,
+    /// The knowledge-gap log (declined / weak answers, passage votes).
+    gaps: Arc<GapLog>,
+    /// `gaps.low_confidence_below`.
+    low_confidence_below: f32,
+    /// Keys of long passage paths behind vote buttons.
+    votes: VoteKeys,
+    in_flight: InFlight,
     limiter: RateLimiter,
     guild_id: Option<GuildId>,
     admin_role_ids: Vec<u64>,
@@ -89,17 +165,24 @@ struct State {
     reindexing: AtomicBool,
 }
 
-/// The event handler given to serenity.
+/// The event handler given to serenity. Clones share their state (one for serenity, one
+/// for the shutdown sequence in `run`).
+#[derive(Clone)]
 pub struct Handler {
     state: Arc<State>,
 }
 
 impl Handler {
-    /// Reads the `[discord]` settings from the engine's config.
-    pub fn new(engine: Arc<Engine>) -> Handler {
+    /// Reads the `[discord]` and `[gaps]` settings from the engine's config; `gaps` is the
+    /// opened gap log.
+    pub fn new(engine: Arc<Engine>, gaps: Arc<GapLog>) -> Handler {
         let config = engine.config().discord.clone();
         Handler {
             state: Arc::new(State {
+                gaps,
+                low_confidence_below: engine.config().gaps.low_confidence_below,
+                votes: VoteKeys::default(),
+                in_flight: InFlight::default(),
                 limiter: RateLimiter::new(&config.rate_limit),
                 guild_id: config.guild_id.map(GuildId::new),
                 admin_role_ids: config.admin_role_ids,
@@ -110,6 +193,12 @@ impl Handler {
                 engine,
             }),
         }
+    }
+
+    /// Stops handling new events and waits up to `timeout` for those in flight (their
+    /// replies and gap-log writes). Returns how many were still running at the deadline.
+    pub async fn drain(&self, timeout: Duration) -> usize {
+        self.state.in_flight.drain(timeout).await
     }
 }
 
@@ -193,10 +282,27 @@ impl EventHandler for Handler {
     }
 
     async fn interaction_create(&self, ctx: Context, interaction: Interaction) {
-        // Components (feedback buttons) will be matched here later.
-        let Interaction::Command(command) = interaction else {
+        let Some(_busy) = self.state.in_flight.enter() else {
+            info!("shutting down: interaction not handled");
             return;
         };
+        match interaction {
+            Interaction::Command(command) => self.on_command(ctx, command).await,
+            Interaction::Component(component) => self.on_component(ctx, component).await,
+            _ => {}
+        }
+    }
+
+    async fn message(&self, ctx: Context, msg: Message) {
+        let Some(_busy) = self.state.in_flight.enter() else {
+            return;
+        };
+        self.on_message(ctx, msg).await;
+    }
+}
+
+impl Handler {
+    async fn on_command(&self, ctx: Context, command: CommandInteraction) {
         let span = info_span!(
             "command",
             name = %command.data.name,
@@ -220,7 +326,36 @@ impl EventHandler for Handler {
         }
     }
 
-    async fn message(&self, ctx: Context, msg: Message) {
+    /// A button press: only our vote buttons are known.
+    async fn on_component(&self, ctx: Context, component: ComponentInteraction) {
+        let span = info_span!(
+            "component",
+            interaction_id = %component.id,
+            user_id = %component.user.id,
+            guild_id = ?component.guild_id.map(GuildId::get),
+        );
+        let state = Arc::clone(&self.state);
+        let work = {
+            let (ctx, component) = (ctx.clone(), component.clone());
+            async move { state.vote(&ctx, &component).await }
+        };
+        if !guarded(work, self.state.log_message_text)
+            .instrument(span.clone())
+            .await
+        {
+            let reply = render::apology();
+            let response = CreateInteractionResponse::Message(reply.to_interaction_message());
+            if let Err(e) = component
+                .create_response(&ctx.http, response)
+                .instrument(span)
+                .await
+            {
+                warn!(error = %e, "could not apologise");
+            }
+        }
+    }
+
+    async fn on_message(&self, ctx: Context, msg: Message) {
         // Bots, ourselves included, are never answered (no loops between bots).
         if msg.author.bot {
             return;
@@ -291,9 +426,17 @@ impl State {
             )
             .await;
         };
-        if request == Request::Reindex {
-            // Admins only, and guarded by its own flag rather than the rate limit.
-            return self.reindex(ctx, cmd, ack).await;
+        if request == Request::Reindex || request == Request::Gaps {
+            // Admins only, and not counted against the rate limit.
+            if !self.is_admin(cmd) {
+                info!(command = request.name(), "refused: not an admin");
+                return respond(ctx, cmd, ack, &render::admins_only(request.name())).await;
+            }
+            return if request == Request::Gaps {
+                self.gaps(ctx, cmd, ack).await
+            } else {
+                self.reindex(ctx, cmd, ack).await
+            };
         }
         if let Decision::Limited { retry_after, .. } = self.limiter.check(cmd.user.id.get()) {
             info!(
@@ -342,6 +485,7 @@ impl State {
         };
         let mut reply = render::answer(&answer);
         reply.ephemeral = private;
+        reply.vote = self.vote_key(&answer);
         info!(
             urgency = ?answer.triage.urgency,
             answered = answer.answered,
@@ -351,7 +495,94 @@ impl State {
             private,
             "answered"
         );
+        respond(ctx, cmd, ack, &reply).await?;
+        self.record_gap(&answer).await;
+        Ok(())
+    }
+
+    /// Administrator or Manage Server in this channel, or a configured admin role; never in
+    /// a DM. Discord hides admin commands from others already; this is the check we trust.
+    fn is_admin(&self, cmd: &CommandInteraction) -> bool {
+        cmd.member
+            .as_deref()
+            .is_some_and(|m| commands::is_admin(m.permissions, &m.roles, &self.admin_role_ids))
+    }
+
+    /// The key the vote buttons under `answer` carry: its first (best) quoted passage.
+    fn vote_key(&self, answer: &Answer) -> Option<String> {
+        answer
+            .passages
+            .first()
+            .map(|quote| self.votes.key_for(&quote.path))
+    }
+
+    /// Counts `answer` in the gap log when it was declined or weak. Runs after the reply was
+    /// sent; a failure is logged (without the question) and otherwise ignored.
+    async fn record_gap(&self, answer: &Answer) {
+        let Some(kind) = gaps::classify(answer, self.low_confidence_below) else {
+            return;
+        };
+        let (log, question) = (Arc::clone(&self.gaps), answer.question.clone());
+        match tokio::task::spawn_blocking(move || log.record(&question, kind)).await {
+            Ok(Ok(())) => debug!(
+                ?kind,
+                confidence = answer.confidence,
+                "knowledge gap recorded"
+            ),
+            Ok(Err(e)) => warn!(error = %e, "could not record a knowledge gap"),
+            Err(e) => warn!(error = %e, "gap-log task failed"),
+        }
+    }
+
+    /// `/gaps` (admins; checked by the caller).
+    async fn gaps(
+        &self,
+        ctx: &Context,
+        cmd: &CommandInteraction,
+        ack: &Ack,
+    ) -> Result<(), Failure> {
+        let reply = match commands::gaps(Arc::clone(&self.gaps)).await? {
+            Ok(report) => render::gaps(&report),
+            Err(e) => {
+                error!(error = %e, "reading the gap log failed");
+                render::gaps_unavailable()
+            }
+        };
         respond(ctx, cmd, ack, &reply).await
+    }
+
+    /// A 👍/👎 press: thank the voter (only they see it), then count the vote against the
+    /// passage. Nothing about the voter is stored.
+    async fn vote(&self, ctx: &Context, press: &ComponentInteraction) -> Result<(), Failure> {
+        let Some(vote) = votes::parse(&press.data.custom_id) else {
+            warn!("unknown component");
+            return Ok(());
+        };
+        let Some(passage) = self.votes.resolve(vote.key) else {
+            info!("vote on an expired answer");
+            let reply = render::vote_expired();
+            press
+                .create_response(
+                    &ctx.http,
+                    CreateInteractionResponse::Message(reply.to_interaction_message()),
+                )
+                .await?;
+            return Ok(());
+        };
+        let reply = render::vote_thanks(vote.up);
+        press
+            .create_response(
+                &ctx.http,
+                CreateInteractionResponse::Message(reply.to_interaction_message()),
+            )
+            .await?;
+        let (log, up) = (Arc::clone(&self.gaps), vote.up);
+        match tokio::task::spawn_blocking(move || log.vote(&passage, up)).await {
+            Ok(Ok(())) => info!(up, "vote recorded"),
+            Ok(Err(e)) => warn!(error = %e, "could not record a vote"),
+            Err(e) => warn!(error = %e, "gap-log task failed"),
+        }
+        Ok(())
     }
 
     async fn reindex(
@@ -360,14 +591,6 @@ impl State {
         cmd: &CommandInteraction,
         ack: &Ack,
     ) -> Result<(), Failure> {
-        let allowed = cmd
-            .member
-            .as_deref()
-            .is_some_and(|m| commands::is_admin(m.permissions, &m.roles, &self.admin_role_ids));
-        if !allowed {
-            info!("reindex refused: not an admin");
-            return respond(ctx, cmd, ack, &render::admins_only()).await;
-        }
         if self.reindexing.swap(true, Ordering::SeqCst) {
             return respond(ctx, cmd, ack, &render::reindex_busy()).await;
         }
@@ -420,7 +643,8 @@ impl State {
         }
         let started = Instant::now();
         let answer = commands::ask(Arc::clone(&self.engine), question).await?;
-        let reply = render::answer(&answer);
+        let mut reply = render::answer(&answer);
+        reply.vote = self.vote_key(&answer);
         info!(
             urgency = ?answer.triage.urgency,
             answered = answer.answered,
@@ -429,7 +653,9 @@ impl State {
             took_ms = started.elapsed().as_millis() as u64,
             "answered"
         );
-        send_reply(ctx, msg, &reply).await
+        send_reply(ctx, msg, &reply).await?;
+        self.record_gap(&answer).await;
+        Ok(())
     }
 }
 

@@ -8,10 +8,20 @@
 //! - `commands.rs`: command definitions, parsing, admin check, engine calls.
 //! - `render.rs`: pure `Answer` → message rendering within every Discord limit.
 //! - `ratelimit.rs`: the per-user sliding-window limit.
+//! - `votes.rs`: the 👍/👎 buttons' ids and the passages they rate.
 //!
 //! The adapter renders; it never decides what to answer (that is the engine's `Answer`).
-//! Everything it needs comes from `engine.config().discord` plus the token, which the caller
-//! reads from `DISCORD_TOKEN` (never from a file, never logged).
+//! Everything it needs comes from the engine's config (`[discord]`, `[gaps]`, `[reload]`)
+//! plus the token, which the caller reads from `DISCORD_TOKEN` (never from a file, never
+//! logged). So a test points the gap log and the knowledge folder into a temporary folder
+//! through the config alone.
+//!
+//! # Knowledge operations
+//! [`run`] opens the gap log at `gaps.db_path` and, with `reload.watch`, watches the
+//! knowledge folder (every rebuild attempt is logged by `watch::log_reload`; a failed one
+//! leaves the previous knowledge serving). On shutdown it stops taking events, waits up to
+//! [`DRAIN_TIMEOUT`] for replies in flight, stops the watcher, flushes the gap log, and
+//! closes the shards.
 //!
 //! Intents: `GUILDS | GUILD_MESSAGES | DIRECT_MESSAGES`. No privileged intent: Discord delivers
 //! the content of messages that mention the bot, and of DMs, without `MESSAGE_CONTENT`.
@@ -29,18 +39,22 @@ pub mod commands;
 pub mod handler;
 pub mod ratelimit;
 pub mod render;
+pub mod votes;
 
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serenity::builder::CreateAllowedMentions;
 use serenity::client::ClientBuilder;
 use serenity::http::HttpBuilder;
 use serenity::model::gateway::GatewayIntents;
-use tracing::info;
+use tracing::{error, info, warn};
 
 use crate::config::Shards;
 use crate::engine::Engine;
+use crate::gaps::{GapError, GapLog};
+use crate::watch;
 
 pub use handler::Handler;
 
@@ -56,6 +70,15 @@ pub enum DiscordError {
     /// `discord.shards` describes an impossible range.
     #[error("discord.shards: {0}")]
     InvalidShards(String),
+    /// The knowledge-gap log (`gaps.db_path`) could not be opened.
+    #[error("{}: {source}", path.display())]
+    GapLog {
+        /// `gaps.db_path`.
+        path: std::path::PathBuf,
+        /// What SQLite or the file system said.
+        #[source]
+        source: GapError,
+    },
     /// Serenity failed: building the client, reaching Discord, or every shard died.
     #[error("Discord client error: {0}")]
     Client(#[from] Box<serenity::Error>),
@@ -94,12 +117,20 @@ impl ShardPlan {
     }
 }
 
+/// How long shutdown waits for replies in flight before closing anyway.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The gateway intents the bot uses, and no more.
 pub fn intents() -> GatewayIntents {
     GatewayIntents::GUILDS | GatewayIntents::GUILD_MESSAGES | GatewayIntents::DIRECT_MESSAGES
 }
 
-/// Runs the bot until `shutdown` resolves, then closes every shard cleanly.
+/// Runs the bot until `shutdown` resolves, then finishes the replies in flight (for at
+/// most [`DRAIN_TIMEOUT`]), flushes the gap log and closes every shard cleanly.
+///
+/// Also opens the gap log at `gaps.db_path` (an error if it cannot) and, with
+/// `reload.watch`, follows changes to the knowledge folder (a watch that cannot start is
+/// logged; `/reindex` still works).
 ///
 /// Settings come from `engine.config().discord`: `proxy_url` sends every REST call there
 /// instead of `https://discord.com` (serenity's own rate limiter is then disabled, as it does
@@ -127,9 +158,12 @@ pub async fn run(
         }
         http = http.proxy(proxy).ratelimiter_disabled(true);
     }
+    let gaps = open_gap_log(&engine).await?;
+    let reloader = start_watch(&engine);
+    let handler = Handler::new(Arc::clone(&engine), Arc::clone(&gaps));
     // `new_with_http` keeps this Http; calling `.token()` on the builder would replace it.
     let mut client = ClientBuilder::new_with_http(http.build(), intents())
-        .event_handler(Handler::new(engine))
+        .event_handler(handler.clone())
         .await
         .map_err(Box::new)?;
 
@@ -150,17 +184,73 @@ pub async fn run(
             }
         }
     };
-    tokio::select! {
+    let outcome = tokio::select! {
         result = started => {
-            result.map_err(Box::new)?;
             info!("all shards stopped");
-            Ok(())
+            result.map_err(|e| DiscordError::Client(Box::new(e)))
         }
         () = shutdown => {
-            info!("shutdown requested: closing shards");
-            manager.shutdown_all().await;
-            info!("shards closed");
+            info!("shutdown requested: finishing replies in flight");
+            let left = handler.drain(DRAIN_TIMEOUT).await;
+            if left > 0 {
+                warn!(left, "shutdown: some replies did not finish in time");
+            }
             Ok(())
+        }
+    };
+    // No rebuild may start while closing; a rebuild already running completes or not at
+    // all (the swap is atomic).
+    drop(reloader);
+    let flushed = tokio::task::spawn_blocking(move || gaps.flush()).await;
+    match flushed {
+        Ok(Ok(())) => info!("gap log flushed"),
+        Ok(Err(e)) => error!(error = %e, "flushing the gap log failed"),
+        Err(e) => error!(error = %e, "gap-log flush task failed"),
+    }
+    if outcome.is_ok() {
+        manager.shutdown_all().await;
+        info!("shards closed");
+    }
+    outcome
+}
+
+/// Opens `gaps.db_path` on the blocking pool (SQLite file I/O).
+async fn open_gap_log(engine: &Engine) -> Result<Arc<GapLog>, DiscordError> {
+    let config = engine.config().gaps.clone();
+    let path = config.db_path.clone();
+    let opened =
+        tokio::task::spawn_blocking(move || GapLog::open(&config.db_path, config.log_questions))
+            .await
+            .map_err(|e| DiscordError::GapLog {
+                path: path.clone(),
+                source: GapError::Io(std::io::Error::other(e)),
+            })?;
+    let log = opened.map_err(|source| DiscordError::GapLog {
+        path: path.clone(),
+        source,
+    })?;
+    info!(path = %path.display(), "gap log open");
+    Ok(Arc::new(log))
+}
+
+/// Starts the knowledge watcher when `reload.watch` is on.
+fn start_watch(engine: &Arc<Engine>) -> Option<watch::Reloader> {
+    let reload = &engine.config().reload;
+    if !reload.watch {
+        return None;
+    }
+    let debounce = Duration::from_millis(reload.debounce_ms);
+    match watch::watch(Arc::clone(engine), debounce, watch::log_reload) {
+        Ok(reloader) => {
+            info!(
+                debounce_ms = reload.debounce_ms,
+                "watching the knowledge folder"
+            );
+            Some(reloader)
+        }
+        Err(e) => {
+            error!(error = %e, "cannot watch the knowledge folder; use /reindex after changes");
+            None
         }
     }
 }

@@ -9,14 +9,18 @@
 //! measured first; passages and cautions share what is left, and are the only parts cut.
 
 use serenity::builder::{
-    CreateAllowedMentions, CreateEmbed, CreateEmbedFooter, CreateInteractionResponseMessage,
-    CreateMessage, EditInteractionResponse,
+    CreateActionRow, CreateAllowedMentions, CreateButton, CreateEmbed, CreateEmbedFooter,
+    CreateInteractionResponseMessage, CreateMessage, EditInteractionResponse,
 };
+use serenity::model::application::ButtonStyle;
 
 use crate::answer::Answer;
 use crate::engine::EngineError;
 use crate::engine::IndexReport;
+use crate::problem::Problem;
 use crate::triage::Urgency;
+
+use super::votes;
 
 /// Discord's documented limits, counted in characters (not bytes).
 pub mod limits {
@@ -57,6 +61,8 @@ pub struct Reply {
     pub embed: Option<Embed>,
     /// Only the invoking user sees it (interactions only; ignored for channel messages).
     pub ephemeral: bool,
+    /// The key of the passage that 👍/👎 buttons under the reply rate (see `votes.rs`).
+    pub vote: Option<String>,
 }
 
 /// The embed of a [`Reply`].
@@ -131,6 +137,23 @@ impl Reply {
         out
     }
 
+    /// The 👍/👎 buttons, when the reply rates a passage.
+    fn components(&self) -> Vec<CreateActionRow> {
+        let Some(key) = &self.vote else {
+            return Vec::new();
+        };
+        let button = |up: bool, emoji: char, label: &str| {
+            CreateButton::new(votes::button_id(up, key))
+                .style(ButtonStyle::Secondary)
+                .emoji(emoji)
+                .label(label)
+        };
+        vec![CreateActionRow::Buttons(vec![
+            button(true, '👍', "Helpful"),
+            button(false, '👎', "Not helpful"),
+        ])]
+    }
+
     fn create_embed(&self) -> Option<CreateEmbed> {
         self.embed.as_ref().map(|e| {
             let mut embed = CreateEmbed::new()
@@ -157,6 +180,9 @@ impl Reply {
         if let Some(embed) = self.create_embed() {
             msg = msg.embed(embed);
         }
+        if self.vote.is_some() {
+            msg = msg.components(self.components());
+        }
         msg
     }
 
@@ -167,7 +193,7 @@ impl Reply {
         // Always set both, so an edit replaces a "thinking…" placeholder entirely.
         edit = edit.content(self.content.clone().unwrap_or_default());
         edit = edit.embeds(self.create_embed().into_iter().collect());
-        edit
+        edit.components(self.components())
     }
 
     /// As a channel message (`POST /channels/{id}/messages`); the caller adds the reference.
@@ -178,6 +204,9 @@ impl Reply {
         }
         if let Some(embed) = self.create_embed() {
             msg = msg.embed(embed);
+        }
+        if self.vote.is_some() {
+            msg = msg.components(self.components());
         }
         msg
     }
@@ -330,6 +359,7 @@ pub fn answer(answer: &Answer) -> Reply {
             colour: colour(answer.triage.urgency),
         }),
         ephemeral: false,
+        vote: None,
     };
     debug_assert!(
         reply.within_limits(),
@@ -348,13 +378,36 @@ fn embed(title: &str, description: &str, colour: u32) -> Reply {
             colour,
         }),
         ephemeral: false,
+        vote: None,
     }
 }
 
-/// Wraps text in a code block, cutting the inside so the fence survives.
-fn code_block(text: &str, max: usize) -> String {
-    let inner = truncate(text.trim(), max.saturating_sub(8));
-    format!("```\n{inner}\n```")
+/// A single line of a listing is cut to this many characters.
+const LISTING_LINE_MAX: usize = 500;
+
+/// Wraps lines in a code block within `max` characters: whole lines (each cut to
+/// [`LISTING_LINE_MAX`]) while they fit, then a count of the lines left out and `more`, the
+/// hint where to see them all. Fences inside the text are defused so the block survives.
+fn code_block(text: &str, max: usize, more: &str) -> String {
+    let lines: Vec<String> = text
+        .trim()
+        .lines()
+        .map(|l| truncate(&l.replace("```", "'''"), LISTING_LINE_MAX))
+        .collect();
+    let fences = 8;
+    let mut inner = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        let left = lines.len() - i - 1;
+        let tail = if left > 0 { 40 + chars(more) } else { 0 };
+        if chars(&inner) + chars(line) + 1 + tail + fences > max {
+            let note = format!("…and {} more line(s){more}", lines.len() - i);
+            inner.push_str(&truncate(&note, max.saturating_sub(chars(&inner) + fences)));
+            break;
+        }
+        inner.push_str(line);
+        inner.push('\n');
+    }
+    format!("```\n{}\n```", inner.trim_end())
 }
 
 /// `/topics`: what the bot can answer about, one line each; a list too long for one embed
@@ -402,7 +455,9 @@ pub fn help() -> Reply {
          • Mention me or DM me: I answer as a reply\n\
          • `/topics`: what I can answer about\n\
          • `/redflags`: warning signs that need a doctor\n\
-         • `/reindex`: rebuild the index (server admins)\n\n\
+         • `/reindex`: rebuild the index (server admins)\n\
+         • `/gaps`: questions I could not answer well, and the worst-rated passages (server admins)\n\n\
+         Rate an answer with 👍 or 👎 under it: moderators see which passages need work.\n\n\
          I am not a doctor: my answers are general information, not medical advice.",
         COLOUR_INFO,
     )
@@ -412,15 +467,27 @@ pub fn help() -> Reply {
 pub fn reindex_done(report: &IndexReport) -> Reply {
     embed(
         "Index rebuilt",
-        &code_block(&report.to_string(), limits::DESCRIPTION),
+        &code_block(&report.to_string(), limits::DESCRIPTION, CHECK_HINT),
         COLOUR_INFO,
     )
     .ephemeral()
 }
 
-/// `/reindex` failed: the old index is still serving.
+/// Where moderators see every finding when a listing was cut.
+const CHECK_HINT: &str = ": run `backrub check` for all";
+
+/// `/reindex` failed: the old index is still serving. Every problem, errors first, one
+/// `file:line: severity: message` per line, as many as fit (then a count of the rest).
 pub fn reindex_failed(error: &EngineError) -> Reply {
-    let text = code_block(&error.to_string(), limits::DESCRIPTION - 60);
+    let mut problems = error.problems();
+    problems.sort_by_key(|p| !p.is_error());
+    let errors = problems.iter().filter(|p| p.is_error()).count();
+    let mut listing = format!("{errors} error(s), {} warning(s):", problems.len() - errors);
+    for p in &problems {
+        listing.push('\n');
+        listing.push_str(&Problem::to_string(p));
+    }
+    let text = code_block(&listing, limits::DESCRIPTION, CHECK_HINT);
     embed(
         "Rebuild failed: the previous index is still serving",
         &text,
@@ -435,6 +502,7 @@ pub fn notice(text: &str) -> Reply {
         content: Some(truncate(text, limits::CONTENT)),
         embed: None,
         ephemeral: false,
+        vote: None,
     }
 }
 
@@ -447,10 +515,41 @@ pub fn slow_down(retry_after: std::time::Duration) -> Reply {
     .ephemeral()
 }
 
-/// `/reindex` from someone who may not use it.
-pub fn admins_only() -> Reply {
-    notice("Only server admins (Administrator, Manage Server or an admin role) can use `/reindex`.")
-        .ephemeral()
+/// An admin command (`/reindex`, `/gaps`) from someone who may not use it.
+pub fn admins_only(command: &str) -> Reply {
+    notice(&format!(
+        "Only server admins (Administrator, Manage Server or an admin role) can use `/{command}`."
+    ))
+    .ephemeral()
+}
+
+/// `/gaps`: the moderators' summary of the gap log (the same text as `backrub gaps`).
+pub fn gaps(report: &str) -> Reply {
+    embed(
+        "Knowledge gaps and worst-rated passages",
+        &code_block(report, limits::DESCRIPTION, ": run `backrub gaps` for all"),
+        COLOUR_INFO,
+    )
+    .ephemeral()
+}
+
+/// `/gaps` when the log could not be read.
+pub fn gaps_unavailable() -> Reply {
+    notice("The knowledge-gap log could not be read; see the bot's log.").ephemeral()
+}
+
+/// A 👍/👎 press was counted.
+pub fn vote_thanks(up: bool) -> Reply {
+    let what = if up { "👍" } else { "👎" };
+    notice(&format!(
+        "Thanks: your {what} was counted for the quoted passage. Moderators use these votes to improve the articles."
+    ))
+    .ephemeral()
+}
+
+/// A press on a button whose passage is no longer known (hashed key from before a restart).
+pub fn vote_expired() -> Reply {
+    notice("This answer is too old to rate, sorry. Ask again to rate a fresh answer.").ephemeral()
 }
 
 /// A second `/reindex` while one is running.
@@ -480,6 +579,7 @@ mod tests {
         Answer {
             question: "q".into(),
             answered: true,
+            confidence: 1.0,
             triage: Triage {
                 urgency: Urgency::None,
                 flags: vec![],
@@ -644,7 +744,7 @@ mod tests {
         assert!(slow_down(std::time::Duration::from_millis(1500))
             .text()
             .contains("2 s"));
-        assert!(admins_only().ephemeral && apology().ephemeral);
+        assert!(admins_only("reindex").ephemeral && apology().ephemeral);
         let report = IndexReport {
             files: 2,
             passages: 3,
@@ -660,6 +760,61 @@ mod tests {
         let r = reindex_done(&report);
         assert!(r.within_limits());
         assert!(description(&r).ends_with("```"));
+    }
+
+    #[test]
+    fn a_failed_rebuild_lists_every_problem_that_fits_errors_first() {
+        use crate::problem::Problem;
+        let few = EngineError::Invalid {
+            problems: vec![
+                Problem::warning("knowledge/b.md", 9, "long paragraph"),
+                Problem::error("knowledge/a.md", 2, "front matter: expected a value"),
+            ],
+        };
+        let r = reindex_failed(&few);
+        assert!(r.within_limits() && r.ephemeral);
+        let d = description(&r);
+        let error_at = d
+            .find("knowledge/a.md:2: error: front matter")
+            .expect("the error, as file:line");
+        assert!(
+            error_at < d.find("knowledge/b.md:9: warning").expect("the warning"),
+            "{d}"
+        );
+        let many = EngineError::Invalid {
+            problems: (1..=500)
+                .map(|i| Problem::error("knowledge/a.md", i, "x".repeat(i % 700)))
+                .collect(),
+        };
+        let r = reindex_failed(&many);
+        assert!(r.within_limits());
+        let d = description(&r);
+        assert!(d.contains("knowledge/a.md:1: error"), "{d}");
+        assert!(
+            d.contains("more line(s): run `backrub check` for all"),
+            "{d}"
+        );
+        assert!(d.ends_with("```"));
+    }
+
+    #[test]
+    fn vote_buttons_carry_the_passage_key_and_ping_nobody() {
+        let mut r = answer(&sample("text", 1));
+        assert!(serde_json::to_value(r.to_interaction_message()).unwrap()["components"].is_null());
+        r.vote = Some("A › B".into());
+        for json in [
+            serde_json::to_value(r.to_interaction_message()).unwrap(),
+            serde_json::to_value(r.to_edit()).unwrap(),
+            serde_json::to_value(r.to_message()).unwrap(),
+        ] {
+            let buttons = &json["components"][0]["components"];
+            assert_eq!(buttons[0]["custom_id"], "vote:up:A › B", "{json}");
+            assert_eq!(buttons[1]["custom_id"], "vote:down:A › B");
+            assert_eq!(buttons[0]["emoji"]["name"], "👍");
+        }
+        let report = "Questions without a good answer (1):\n     3× hot stones\n".repeat(300);
+        assert!(gaps(&report).within_limits() && gaps(&report).ephemeral);
+        assert!(vote_thanks(true).ephemeral && vote_expired().ephemeral);
     }
 
     #[test]

@@ -71,6 +71,9 @@ struct Inner {
     recommended_shards: AtomicU64,
     /// (path substring, remaining count): such requests get a 500 (recorded all the same).
     failures: Mutex<Vec<(String, usize)>>,
+    /// (path substring, remaining count, delay): such requests are answered late (recorded on
+    /// arrival), to keep a reply in flight.
+    delays: Mutex<Vec<(String, usize, Duration)>>,
 }
 
 impl Inner {
@@ -90,6 +93,15 @@ impl Inner {
 }
 
 impl Inner {
+    fn delay_for(&self, path: &str) -> Option<Duration> {
+        let mut delays = self.delays.lock().unwrap();
+        let (_, left, delay) = delays
+            .iter_mut()
+            .find(|(pattern, left, _)| *left > 0 && path.contains(pattern.as_str()))?;
+        *left -= 1;
+        Some(*delay)
+    }
+
     fn bump(&self) {
         self.changes.send_modify(|n| *n += 1);
     }
@@ -124,6 +136,7 @@ impl FakeDiscord {
             seq: AtomicU64::new(1),
             recommended_shards: AtomicU64::new(1),
             failures: Mutex::new(Vec::new()),
+            delays: Mutex::new(Vec::new()),
         });
         let app = Router::new()
             .route("/", get(gateway))
@@ -163,6 +176,16 @@ impl FakeDiscord {
             .lock()
             .unwrap()
             .push((pattern.to_string(), times));
+    }
+
+    /// The next `times` REST requests whose path contains `pattern` are answered only after
+    /// `delay` (they are recorded when they arrive).
+    pub fn delay_next(&self, pattern: &str, times: usize, delay: Duration) {
+        self.inner
+            .delays
+            .lock()
+            .unwrap()
+            .push((pattern.to_string(), times, delay));
     }
 
     /// A fresh snowflake for fixtures.
@@ -349,6 +372,9 @@ async fn rest(
         at: Instant::now(),
     });
     inner.bump();
+    if let Some(delay) = inner.delay_for(&path) {
+        tokio::time::sleep(delay).await;
+    }
     if inner.should_fail(&path) {
         let error = json!({"message": "500: Internal Server Error (fake)", "code": 0});
         return (StatusCode::INTERNAL_SERVER_ERROR, Json(error)).into_response();
@@ -560,6 +586,17 @@ pub mod fixtures {
                 interaction["user"] = user(*user_id, false);
             }
         }
+        interaction
+    }
+
+    /// A button press (INTERACTION_CREATE type 3) on message `message_id` sent by the bot;
+    /// `custom_id` is the pressed button's (token: [`token`]`(id)`).
+    pub fn component_interaction(id: u64, custom_id: &str, message_id: u64, invoker: &Invoker) -> Value {
+        let mut interaction = command_interaction(id, "unused", json!([]), invoker);
+        let guild = matches!(invoker, Invoker::Member { .. });
+        interaction["type"] = json!(3);
+        interaction["data"] = json!({"custom_id": custom_id, "component_type": 2});
+        interaction["message"] = message(message_id, user(BOT_USER_ID, true), "", guild, &[]);
         interaction
     }
 
