@@ -256,8 +256,8 @@ impl Rules {
         let mut by_signal: Vec<Option<Span>> = vec![None; self.signal_count];
         for index in self.set.matches(text).iter() {
             let matcher = &self.matchers[index];
-            let Some(span) = matcher
-                .regex
+            let Some(regex) = matcher.regex.get() else { continue };
+            let Some(span) = regex
                 .find_iter(text)
                 .map(|m| (m.start(), m.end()))
                 .find(|&m| match scope.verdict(m, matcher.past) {

@@ -15,6 +15,8 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 use std::path::Path;
 
+use std::sync::OnceLock;
+
 use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
 use toml::de::{DeArray, DeTable, DeValue};
 use toml::Spanned;
@@ -64,10 +66,30 @@ pub(crate) enum Past {
     Always,
 }
 
-/// One compiled pattern.
+/// A pattern validated when the rules load and compiled on first use: a message hits a
+/// handful of the hundreds of patterns, and compiling them all up front dominated start-up.
+/// The `RegexSet` (built eagerly) decides which patterns hit; this finds where.
+#[derive(Debug)]
+pub(crate) struct LazyRegex {
+    source: String,
+    regex: OnceLock<Option<Regex>>,
+}
+
+impl LazyRegex {
+    fn new(pattern: &str) -> LazyRegex {
+        LazyRegex { source: pattern.to_string(), regex: OnceLock::new() }
+    }
+
+    /// The compiled pattern (`None` only if it validated but cannot compile, e.g. too large).
+    pub fn get(&self) -> Option<&Regex> {
+        self.regex.get_or_init(|| compile(&self.source).ok()).as_ref()
+    }
+}
+
+/// One rule pattern.
 #[derive(Debug)]
 pub(crate) struct Matcher {
-    pub regex: Regex,
+    pub regex: LazyRegex,
     pub target: Target,
     /// Overrides the category's urgency for this pattern.
     pub urgency: Option<Urgency>,
@@ -207,8 +229,8 @@ impl Ctx<'_> {
         u
     }
 
-    /// Check and compile one regex; `None` (with a problem recorded) when unusable.
-    fn regex(&mut self, pattern: &str, span: &Range<usize>, what: &str) -> Option<Regex> {
+    /// Check one regex; `None` (with a problem recorded) when unusable.
+    fn regex(&mut self, pattern: &str, span: &Range<usize>, what: &str) -> Option<LazyRegex> {
         if pattern.trim().is_empty() {
             self.error(span, format!("empty pattern in {what}"));
             return None;
@@ -229,24 +251,14 @@ impl Ctx<'_> {
             self.error(span, message);
             return None;
         }
-        match compile(pattern) {
-            Ok(re) if re.is_match("") => {
+        match validate(pattern) {
+            Ok(hir) if hir.properties().minimum_len() == Some(0) => {
                 self.error(span, format!("pattern `{pattern}` in {what} matches empty text, so it would match every message"));
                 None
             }
-            Ok(re) => Some(re),
-            Err(e) => {
-                let detail = e
-                    .to_string()
-                    .lines()
-                    .last()
-                    .unwrap_or_default()
-                    .trim()
-                    .to_string();
-                self.error(
-                    span,
-                    format!("invalid regex `{pattern}` in {what}: {detail}"),
-                );
+            Ok(_) => Some(LazyRegex::new(pattern)),
+            Err(detail) => {
+                self.error(span, format!("invalid regex `{pattern}` in {what}: {detail}"));
                 None
             }
         }
@@ -268,8 +280,21 @@ fn whole_words(pattern: &str) -> String {
 fn compile(pattern: &str) -> Result<Regex, regex::Error> {
     RegexBuilder::new(&whole_words(pattern))
         .case_insensitive(true)
+        .unicode(false)
         .size_limit(REGEX_SIZE_LIMIT)
         .build()
+}
+
+/// Parse a pattern exactly as [`compile`] would (whole words, case-insensitive, ASCII), without
+/// building an automaton: syntax errors, with the parser's one-line reason.
+fn validate(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
+    regex_syntax::ParserBuilder::new()
+        .case_insensitive(true)
+        .unicode(false)
+        .utf8(true)
+        .build()
+        .parse(&whole_words(pattern))
+        .map_err(|e| e.to_string().lines().last().unwrap_or_default().trim().to_string())
 }
 
 /// Join several validated patterns into one alternation.
@@ -288,7 +313,7 @@ fn alternation(patterns: &[String]) -> Option<Regex> {
 /// A pattern entry before compilation.
 struct Entry {
     pattern: String,
-    regex: Regex,
+    regex: LazyRegex,
     urgency: Option<Urgency>,
     past: Past,
 }
@@ -480,6 +505,7 @@ pub(crate) fn compile_rules(source: &str, path: &Path) -> Result<Compiled, Vec<P
     }
     let set = RegexSetBuilder::new(sources.iter().map(|p| whole_words(p)))
         .case_insensitive(true)
+        .unicode(false)
         .size_limit(REGEX_SIZE_LIMIT * 4)
         .dfa_size_limit(REGEX_SIZE_LIMIT)
         .build()
