@@ -22,6 +22,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -133,6 +134,12 @@ impl FakeDiscord {
             .route("/", get(gateway))
             .fallback(rest)
             .with_state(Arc::clone(&inner));
+        // TCP_NODELAY on every accepted socket: with Nagle on, a gateway frame written right
+        // after another can sit in the kernel until the bot's delayed ACK (~40 ms on Linux),
+        // a stall of the fake, not of the bot, that the load bench would otherwise measure.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
