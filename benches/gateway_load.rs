@@ -68,11 +68,13 @@ struct Args {
     users: usize,
     /// Offered interactions per second across all users; 0 = all at once.
     rate: f64,
+    /// Write one line per interaction here (`scheduled_ms,written_ms,latency_ms`).
+    csv: Option<PathBuf>,
 }
 
 fn usage() -> ! {
     eprintln!(
-        "usage: cargo bench --bench gateway_load -- [--interactions N] [--users U] [--rate R]\n\
+        "usage: cargo bench --bench gateway_load -- [--interactions N] [--users U] [--rate R] [--csv FILE]\n\
          (R = offered /ask per second over all users, 0 = all at once; \
          run under `taskset -c 0` to emulate one core)"
     );
@@ -80,7 +82,7 @@ fn usage() -> ! {
 }
 
 fn parse_args() -> Args {
-    let mut args = Args { interactions: 1000, users: 50, rate: 200.0 };
+    let mut args = Args { interactions: 1000, users: 50, rate: 200.0, csv: None };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| usage());
@@ -88,6 +90,7 @@ fn parse_args() -> Args {
             "--interactions" => args.interactions = value().parse().unwrap_or_else(|_| usage()),
             "--users" => args.users = value().parse().unwrap_or_else(|_| usage()),
             "--rate" => args.rate = value().parse().unwrap_or_else(|_| usage()),
+            "--csv" => args.csv = Some(PathBuf::from(value())),
             // `cargo bench` passes `--bench` to every bench binary.
             "--bench" => {}
             "--one-core" => {
@@ -247,8 +250,9 @@ fn main() -> ExitCode {
 
     // Send on schedule; note how late the driver was (if it falls behind, the offered rate
     // was lower than asked and the numbers say so).
+    let start = Instant::now();
     let (ids, max_lag) = fake_rt.block_on(async {
-        let start = tokio::time::Instant::now();
+        let start = tokio::time::Instant::from_std(start);
         let mut ids = Vec::with_capacity(plan.len());
         let mut max_lag = Duration::ZERO;
         for p in &plan {
@@ -283,6 +287,7 @@ fn main() -> ExitCode {
         }
     }
     let mut latencies = Vec::with_capacity(ids.len());
+    let mut csv = String::from("scheduled_ms,written_ms,latency_ms\n");
     let (mut lost, mut late, mut deferred, mut not_answers, mut unwritten) = (0, 0, 0, 0, 0);
     for id in &ids {
         let Some(callback) = callbacks.get(id) else {
@@ -303,6 +308,16 @@ fn main() -> ExitCode {
             _ => {}
         }
         latencies.push(latency);
+        let p = &plan[latencies.len() - 1 + lost + unwritten];
+        csv.push_str(&format!(
+            "{:.3},{:.3},{:.3}\n",
+            p.at.as_secs_f64() * 1e3,
+            written.saturating_duration_since(start).as_secs_f64() * 1e3,
+            latency.as_secs_f64() * 1e3
+        ));
+    }
+    if let Some(path) = &args.csv {
+        std::fs::write(path, csv).expect("write --csv");
     }
     latencies.sort();
 
