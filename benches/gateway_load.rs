@@ -6,6 +6,7 @@
 //! cargo bench --bench gateway_load -- --interactions 1000 --users 50 --rate 200
 //! cargo bench --bench gateway_load -- --rate 0                        # everything at once
 //! taskset -c 0 cargo bench --bench gateway_load                       # emulate one core
+//! cargo bench --bench gateway_load -- --csv /tmp/load.csv             # every sample
 //! ```
 //!
 //! `--one-core`: there is no such flag; run the whole command under `taskset -c 0` instead.
@@ -33,6 +34,10 @@
 //!    `POST /interactions/{id}/{token}/callback`, matched by interaction id. An interaction
 //!    with no callback 10 s after the last send is lost; one whose callback came after 3 s
 //!    missed Discord's deadline.
+//!
+//! The fake sets TCP_NODELAY on its sockets: with Nagle's algorithm, a frame written right
+//! after another waited for the bot's delayed ACK (~40 ms on Linux), which this bench first
+//! measured as periodic 45 ms stalls that were the fake's, not the bot's.
 //!
 //! Output: sent, callbacks, lost, past 3 s, deferred (callback type 5: the engine took over
 //! 2 s), non-answers (slow-down or apology), and p50/p90/p99/max latency.
