@@ -87,7 +87,12 @@ fn usage() -> ! {
 }
 
 fn parse_args() -> Args {
-    let mut args = Args { interactions: 1000, users: 50, rate: 200.0, csv: None };
+    let mut args = Args {
+        interactions: 1000,
+        users: 50,
+        rate: 200.0,
+        csv: None,
+    };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         let mut value = || it.next().unwrap_or_else(|| usage());
@@ -122,7 +127,10 @@ fn questions() -> Vec<String> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .filter_map(|v| v["question"].as_str().map(str::to_string))
         .collect();
-    assert!(!questions.is_empty(), "no questions in tests/eval/dev.jsonl");
+    assert!(
+        !questions.is_empty(),
+        "no questions in tests/eval/dev.jsonl"
+    );
     questions
 }
 
@@ -167,7 +175,11 @@ struct Planned {
 /// exponential pauses of mean `users / rate` s, the first at t = 0.
 fn plan(args: &Args, questions: &[String]) -> Vec<Planned> {
     let mut rng = fastrand::Rng::with_seed(SEED);
-    let mean = if args.rate > 0.0 { args.users as f64 / args.rate } else { 0.0 };
+    let mean = if args.rate > 0.0 {
+        args.users as f64 / args.rate
+    } else {
+        0.0
+    };
     let mut next_at = vec![0.0_f64; args.users];
     let mut plan: Vec<Planned> = (0..args.interactions)
         .map(|i| {
@@ -231,9 +243,13 @@ fn main() -> ExitCode {
     eprintln!("engine ready in {}", ms(opened.elapsed()));
 
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let bot = bot_rt.spawn(backrub::discord::run(Arc::clone(&engine), TOKEN.to_string(), async move {
-        let _ = stopped.await;
-    }));
+    let bot = bot_rt.spawn(backrub::discord::run(
+        Arc::clone(&engine),
+        TOKEN.to_string(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
     let registered = fake_rt.block_on(fake.wait_for_request(
         |r| r.method == "PUT" && r.path.ends_with("/commands"),
         Duration::from_secs(20),
@@ -248,7 +264,11 @@ fn main() -> ExitCode {
         "gateway_load: {} /ask from {} users, offered {}, {} usable CPU(s), rate limit {} per 60 s",
         args.interactions,
         args.users,
-        if args.rate > 0.0 { format!("{:.0}/s open loop", args.rate) } else { "all at once".into() },
+        if args.rate > 0.0 {
+            format!("{:.0}/s open loop", args.rate)
+        } else {
+            "all at once".into()
+        },
         cpus,
         RATE_LIMIT_MAX,
     );

@@ -92,13 +92,23 @@ impl Bot {
         fake.wait_for_request(|r| r.method == "PUT" && r.path.ends_with("/commands"), WAIT)
             .await
             .expect("the bot registered its commands");
-        Bot { fake, engine, stop: Some(stop), task, _dir: dir }
+        Bot {
+            fake,
+            engine,
+            stop: Some(stop),
+            task,
+            _dir: dir,
+        }
     }
 
     async fn stop(mut self) {
         let _ = self.stop.take().unwrap().send(());
-        let result = tokio::time::timeout(WAIT, &mut self.task).await.expect("bot stops");
-        result.expect("bot task panicked").expect("bot returned an error");
+        let result = tokio::time::timeout(WAIT, &mut self.task)
+            .await
+            .expect("bot stops");
+        result
+            .expect("bot task panicked")
+            .expect("bot returned an error");
     }
 
     fn ask(&self, question: &str, invoker: &Invoker) -> u64 {
@@ -115,9 +125,16 @@ impl Bot {
     /// The `data` of the initial response to interaction `id`.
     async fn callback(&self, id: u64) -> Value {
         let path = FakeDiscord::callback_path(id);
-        match self.fake.wait_for_request(|r| r.is("POST", &path), WAIT).await {
+        match self
+            .fake
+            .wait_for_request(|r| r.is("POST", &path), WAIT)
+            .await
+        {
             Some(r) => r.body["data"].clone(),
-            None => panic!("no callback for {id}; requests: {:#?}", self.fake.requests()),
+            None => panic!(
+                "no callback for {id}; requests: {:#?}",
+                self.fake.requests()
+            ),
         }
     }
 
@@ -144,11 +161,16 @@ impl Bot {
 }
 
 async fn scenario(body: impl Future<Output = ()>) {
-    tokio::time::timeout(SCENARIO_TIMEOUT, body).await.expect("scenario timed out");
+    tokio::time::timeout(SCENARIO_TIMEOUT, body)
+        .await
+        .expect("scenario timed out");
 }
 
 fn description(message: &Value) -> String {
-    message["embeds"][0]["description"].as_str().unwrap_or_default().to_string()
+    message["embeds"][0]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 fn is_ephemeral(data: &Value) -> bool {
@@ -171,11 +193,23 @@ async fn a_long_question_is_answered_from_its_first_part_and_the_reply_says_so()
         let bot = Bot::start_with(|_| {}).await;
         let limit = bot.engine.config().limits.max_question_chars;
         // 10,000 characters (over Discord's 6,000 for an option, so the worst a fake can send).
-        let question: String = format!("{QUESTION} ").chars().cycle().take(10_000).collect();
-        let data = bot.callback(bot.ask(&question, &fixtures::member(31))).await;
+        let question: String = format!("{QUESTION} ")
+            .chars()
+            .cycle()
+            .take(10_000)
+            .collect();
+        let data = bot
+            .callback(bot.ask(&question, &fixtures::member(31)))
+            .await;
         let text = description(&data);
-        assert!(text.contains(&long_note(limit)), "no note about the cut: {text}");
-        assert!(citations(&text) >= 1, "still answered from the first part: {text}");
+        assert!(
+            text.contains(&long_note(limit)),
+            "no note about the cut: {text}"
+        );
+        assert!(
+            citations(&text) >= 1,
+            "still answered from the first part: {text}"
+        );
 
         // Exactly at the limit: no note.
         let exact: String = format!("{QUESTION} ").chars().cycle().take(limit).collect();
@@ -185,7 +219,11 @@ async fn a_long_question_is_answered_from_its_first_part_and_the_reply_says_so()
         // By mention too (Discord caps messages at 2,000 characters, 4,000 with Nitro).
         let long_mention: String = format!("{QUESTION} ").chars().cycle().take(1_900).collect();
         let reply = bot.mention(32, &long_mention).await.expect("a reply");
-        assert!(description(&reply.body).contains(&long_note(limit)), "{}", reply.body);
+        assert!(
+            description(&reply.body).contains(&long_note(limit)),
+            "{}",
+            reply.body
+        );
         bot.stop().await;
     })
     .await;
@@ -225,11 +263,22 @@ async fn past_the_rate_limit_a_polite_note_then_answers_again() {
             note.contains("Slow down") && note.contains("ask again in 2 s"),
             "says when to try again: {note}"
         );
-        assert!(data["embeds"].as_array().is_none_or(Vec::is_empty), "no answer attached");
+        assert!(
+            data["embeds"].as_array().is_none_or(Vec::is_empty),
+            "no answer attached"
+        );
         // Other commands count too (they are requests), with the same note.
         let id = bot.fake.next_id();
-        bot.fake.send_interaction(fixtures::command_interaction(id, "topics", json!([]), &user));
-        assert!(bot.callback(id).await["content"].as_str().unwrap_or_default().contains("Slow down"));
+        bot.fake.send_interaction(fixtures::command_interaction(
+            id,
+            "topics",
+            json!([]),
+            &user,
+        ));
+        assert!(bot.callback(id).await["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Slow down"));
         // Once the window has passed, the same user is answered again.
         tokio::time::sleep(Duration::from_millis(2100)).await;
         let data = bot.callback(bot.ask(QUESTION, &user)).await;
@@ -245,9 +294,18 @@ async fn an_empty_question_gets_a_hint() {
         let bot = Bot::start_with(|_| {}).await;
         let data = bot.callback(bot.ask("   \n ", &fixtures::member(36))).await;
         assert!(is_ephemeral(&data), "{data}");
-        assert!(data["content"].as_str().unwrap_or_default().contains("write a question"), "{data}");
+        assert!(
+            data["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("write a question"),
+            "{data}"
+        );
         let reply = bot.mention(36, "").await.expect("a reply");
-        assert!(reply.body["content"].as_str().unwrap_or_default().contains("Ask me a question"));
+        assert!(reply.body["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Ask me a question"));
         bot.stop().await;
     })
     .await;

@@ -359,7 +359,11 @@ async fn session(socket: WebSocket, inner: Arc<Inner>) {
             }
         })
     };
-    let _ = out.send(json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}).to_string().into());
+    let _ = out.send(
+        json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}})
+            .to_string()
+            .into(),
+    );
     while let Some(Ok(message)) = stream.next().await {
         let text = match message {
             WsMessage::Text(text) => text.to_string(),
