@@ -536,7 +536,10 @@ mod tests {
         .await;
         assert!(!panicked);
         assert!(beside.await.unwrap(), "the handler beside it finished");
-        assert!(guarded(async { Ok(()) }, false).await, "and the next one runs");
+        assert!(
+            guarded(async { Ok(()) }, false).await,
+            "and the next one runs"
+        );
     }
 
     #[tokio::test]
