@@ -738,6 +738,36 @@ mod tests {
         assert_eq!(strip_mention("<@42>", me), "");
     }
 
+    /// A panic in one handler leaves handlers running beside it, and later ones, unaffected
+    /// (a panic cannot be caused end to end without a test-only hook, so this is the proof
+    /// that it never takes the bot down; the apology it triggers is the e2e-tested path of a
+    /// failed handler).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_leaves_other_handlers_running() {
+        let beside = tokio::spawn(guarded(
+            async {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                Ok(())
+            },
+            false,
+        ));
+        let panicked = guarded(
+            async {
+                let v: Vec<u8> = Vec::new();
+                let _ = v[usize::MAX >> 1];
+                Ok(())
+            },
+            false,
+        )
+        .await;
+        assert!(!panicked);
+        assert!(beside.await.unwrap(), "the handler beside it finished");
+        assert!(
+            guarded(async { Ok(()) }, false).await,
+            "and the next one runs"
+        );
+    }
+
     #[tokio::test]
     async fn a_panic_is_contained_and_reported() {
         let ok = guarded(async { Ok(()) }, false).await;

@@ -10,6 +10,7 @@
 //! silently, so every fixture is checked against serenity's model types in a unit test.
 #![allow(dead_code)] // Not every test binary uses every helper.
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -21,6 +22,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::{Json, Router};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{json, Value};
@@ -66,7 +68,9 @@ struct Inner {
     frames: Mutex<Vec<Value>>,
     /// Bumped on every recorded request or frame; waiters watch it.
     changes: watch::Sender<u64>,
-    sessions: Mutex<Vec<mpsc::UnboundedSender<String>>>,
+    sessions: Mutex<Vec<mpsc::UnboundedSender<Outgoing>>>,
+    /// Dispatch id (`d.id`, e.g. an interaction id) → when its frame was written to a socket.
+    written: Mutex<HashMap<String, Instant>>,
     seq: AtomicU64,
     recommended_shards: AtomicU64,
     /// (path substring, remaining count): such requests get a 500 (recorded all the same).
@@ -137,11 +141,18 @@ impl FakeDiscord {
             recommended_shards: AtomicU64::new(1),
             failures: Mutex::new(Vec::new()),
             delays: Mutex::new(Vec::new()),
+            written: Mutex::new(HashMap::new()),
         });
         let app = Router::new()
             .route("/", get(gateway))
             .fallback(rest)
             .with_state(Arc::clone(&inner));
+        // TCP_NODELAY on every accepted socket: with Nagle on, a gateway frame written right
+        // after another can sit in the kernel until the bot's delayed ACK (~40 ms on Linux),
+        // a stall of the fake, not of the bot, that the load bench would otherwise measure.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
@@ -270,7 +281,11 @@ impl FakeDiscord {
     /// Pushes a dispatch event (`op` 0) to every identified session.
     pub fn send_event(&self, event: &str, data: Value) {
         let seq = self.inner.seq.fetch_add(1, Ordering::SeqCst);
-        let frame = fixtures::dispatch(event, seq, data).to_string();
+        let id = data["id"].as_str().map(str::to_string);
+        let frame = Outgoing {
+            text: fixtures::dispatch(event, seq, data).to_string(),
+            id,
+        };
         let sessions = self.inner.sessions.lock().unwrap();
         assert!(
             !sessions.is_empty(),
@@ -279,6 +294,31 @@ impl FakeDiscord {
         for session in sessions.iter() {
             let _ = session.send(frame.clone());
         }
+    }
+
+    /// When the dispatch whose `d.id` is `id` (e.g. an interaction) was written to the
+    /// gateway socket: taken right after the WebSocket send (write and flush) returned, so it
+    /// excludes the time the frame waited in the fake's queue. The last write wins when
+    /// several sessions got it.
+    pub fn written_at(&self, id: u64) -> Option<Instant> {
+        self.inner
+            .written
+            .lock()
+            .unwrap()
+            .get(&id.to_string())
+            .copied()
+    }
+
+    /// How many recorded requests satisfy `pred`, without copying them (cheap enough to poll
+    /// during a load run).
+    pub fn count_requests(&self, pred: impl Fn(&Recorded) -> bool) -> usize {
+        self.inner
+            .requests
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|r| pred(r))
+            .count()
     }
 
     /// Pushes an INTERACTION_CREATE.
@@ -312,17 +352,41 @@ async fn gateway(ws: WebSocketUpgrade, State(inner): State<Arc<Inner>>) -> Respo
     ws.on_upgrade(move |socket| session(socket, inner))
 }
 
+/// A gateway frame on its way to a session; `id` is the dispatch's `d.id`, when it has one,
+/// so the write time can be recorded.
+#[derive(Debug, Clone)]
+struct Outgoing {
+    text: String,
+    id: Option<String>,
+}
+
+impl From<String> for Outgoing {
+    fn from(text: String) -> Outgoing {
+        Outgoing { text, id: None }
+    }
+}
+
 async fn session(socket: WebSocket, inner: Arc<Inner>) {
     let (mut sink, mut stream) = socket.split();
-    let (out, mut outbox) = mpsc::unbounded_channel::<String>();
-    let writer = tokio::spawn(async move {
-        while let Some(text) = outbox.recv().await {
-            if sink.send(WsMessage::Text(text.into())).await.is_err() {
-                break;
+    let (out, mut outbox) = mpsc::unbounded_channel::<Outgoing>();
+    let writer = {
+        let inner = Arc::clone(&inner);
+        tokio::spawn(async move {
+            while let Some(frame) = outbox.recv().await {
+                if sink.send(WsMessage::Text(frame.text.into())).await.is_err() {
+                    break;
+                }
+                if let Some(id) = frame.id {
+                    inner.written.lock().unwrap().insert(id, Instant::now());
+                }
             }
-        }
-    });
-    let _ = out.send(json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}}).to_string());
+        })
+    };
+    let _ = out.send(
+        json!({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_MS}})
+            .to_string()
+            .into(),
+    );
     while let Some(Ok(message)) = stream.next().await {
         let text = match message {
             WsMessage::Text(text) => text.to_string(),
@@ -337,12 +401,12 @@ async fn session(socket: WebSocket, inner: Arc<Inner>) {
         inner.frames.lock().unwrap().push(frame);
         match op {
             Some(1) => {
-                let _ = out.send(json!({"op": 11}).to_string());
+                let _ = out.send(json!({"op": 11}).to_string().into());
             }
             Some(2) => {
                 let seq = inner.seq.fetch_add(1, Ordering::SeqCst);
                 let ready = fixtures::ready(&format!("ws://{}", inner.addr), &shard);
-                let _ = out.send(fixtures::dispatch("READY", seq, ready).to_string());
+                let _ = out.send(fixtures::dispatch("READY", seq, ready).to_string().into());
                 inner.sessions.lock().unwrap().push(out.clone());
             }
             _ => {}

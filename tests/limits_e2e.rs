@@ -1,0 +1,312 @@
+//! End-to-end checks of the limits on what a user controls, through the real bot and the fake
+//! Discord (same set-up as `discord_e2e.rs`, kept separate so the two files evolve apart):
+//!
+//! - question length (`limits.max_question_chars`): a longer question is searched by its first
+//!   part and the Discord reply says so (that triage still reads the rest is the engine's
+//!   business and its tests'; triage is a stub on this branch);
+//! - passages quoted (`answer.max_passages`): never more quotes than the setting;
+//! - request rate (`discord.rate_limit`): past it, a short ephemeral note that says when to
+//!   try again, and an answer again once the window has passed;
+//! - an empty question: a hint, not an error.
+//!
+//! A panic in a handler cannot be caused from outside without a test-only hook in the bot, so
+//! its containment is unit-tested on the containment function itself (`guarded` in
+//! `src/discord/handler.rs`); the apology path it feeds is the one exercised end to end by
+//! `a_failed_send_gets_an_apology_and_the_bot_keeps_working` in `discord_e2e.rs`.
+#![cfg(feature = "discord")]
+
+mod support;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use backrub::config::Config;
+use backrub::discord::DiscordError;
+use backrub::engine::Engine;
+use serde_json::{json, Value};
+use support::fake_discord::fixtures::{self, Invoker};
+use support::fake_discord::{FakeDiscord, Recorded, BOT_USER_ID, CHANNEL_ID, GUILD_ID};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+const TOKEN: &str = "test-token";
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
+const WAIT: Duration = Duration::from_secs(10);
+const EPHEMERAL: u64 = 1 << 6;
+
+const QUESTION: &str = "Is deep tissue massage good for lower back pain?";
+
+struct Bot {
+    fake: FakeDiscord,
+    engine: Arc<Engine>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), DiscordError>>,
+    _dir: tempfile::TempDir,
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+impl Bot {
+    /// The repository config on a temporary copy of the knowledge, pointed at a new fake
+    /// Discord; `tweak` sets the limit under test. Waits until commands are registered.
+    async fn start_with(tweak: impl FnOnce(&mut Config)) -> Bot {
+        let fake = FakeDiscord::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+        let mut config = Config::load(&root.join("config.toml")).expect("load config.toml");
+        copy_dir(&config.knowledge_dir, &dir.path().join("knowledge"));
+        config.knowledge_dir = dir.path().join("knowledge");
+        config.index_dir = dir.path().join("index");
+        config.discord.proxy_url = Some(fake.http_url());
+        config.discord.guild_id = Some(GUILD_ID);
+        config.discord.shards = serde_json::from_value(json!("auto")).unwrap();
+        config.discord.rate_limit.max_requests = 1000;
+        config.discord.rate_limit.per_seconds = 60;
+        tweak(&mut config);
+        let engine = tokio::task::spawn_blocking(move || Engine::open(config))
+            .await
+            .unwrap()
+            .expect("open the engine");
+        let engine = Arc::new(engine);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(backrub::discord::run(
+            Arc::clone(&engine),
+            TOKEN.to_string(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        fake.wait_for_request(|r| r.method == "PUT" && r.path.ends_with("/commands"), WAIT)
+            .await
+            .expect("the bot registered its commands");
+        Bot {
+            fake,
+            engine,
+            stop: Some(stop),
+            task,
+            _dir: dir,
+        }
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        let result = tokio::time::timeout(WAIT, &mut self.task)
+            .await
+            .expect("bot stops");
+        result
+            .expect("bot task panicked")
+            .expect("bot returned an error");
+    }
+
+    fn ask(&self, question: &str, invoker: &Invoker) -> u64 {
+        let id = self.fake.next_id();
+        self.fake.send_interaction(fixtures::command_interaction(
+            id,
+            "ask",
+            fixtures::ask_options(question, None),
+            invoker,
+        ));
+        id
+    }
+
+    /// The `data` of the initial response to interaction `id`.
+    async fn callback(&self, id: u64) -> Value {
+        let path = FakeDiscord::callback_path(id);
+        match self
+            .fake
+            .wait_for_request(|r| r.is("POST", &path), WAIT)
+            .await
+        {
+            Some(r) => r.body["data"].clone(),
+            None => panic!(
+                "no callback for {id}; requests: {:#?}",
+                self.fake.requests()
+            ),
+        }
+    }
+
+    /// Sends `content` as a message mentioning the bot and returns the bot's reply.
+    async fn mention(&self, user: u64, content: &str) -> Option<Recorded> {
+        let id = self.fake.next_id();
+        let content = format!("<@{BOT_USER_ID}> {content}");
+        self.fake.send_message(fixtures::message(
+            id,
+            fixtures::user(user, false),
+            &content,
+            true,
+            &[BOT_USER_ID],
+        ));
+        let path = format!("/api/v10/channels/{CHANNEL_ID}/messages");
+        let id = id.to_string();
+        self.fake
+            .wait_for_request(
+                |r| r.is("POST", &path) && r.body["message_reference"]["message_id"] == json!(id),
+                WAIT,
+            )
+            .await
+    }
+}
+
+async fn scenario(body: impl Future<Output = ()>) {
+    tokio::time::timeout(SCENARIO_TIMEOUT, body)
+        .await
+        .expect("scenario timed out");
+}
+
+fn description(message: &Value) -> String {
+    message["embeds"][0]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn is_ephemeral(data: &Value) -> bool {
+    data["flags"].as_u64().unwrap_or(0) & EPHEMERAL == EPHEMERAL
+}
+
+/// Citations in a rendered answer: each quoted passage ends with one `— *Article › …*` line.
+fn citations(text: &str) -> usize {
+    text.lines().filter(|l| l.starts_with("— *")).count()
+}
+
+/// The note the engine adds to a cut question, as the user reads it.
+fn long_note(limit: usize) -> String {
+    format!("Your message was long, so I searched using its first {limit} characters.")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_question_is_answered_from_its_first_part_and_the_reply_says_so() {
+    scenario(async {
+        let bot = Bot::start_with(|_| {}).await;
+        let limit = bot.engine.config().limits.max_question_chars;
+        // 10,000 characters (over Discord's 6,000 for an option, so the worst a fake can send).
+        let question: String = format!("{QUESTION} ")
+            .chars()
+            .cycle()
+            .take(10_000)
+            .collect();
+        let data = bot
+            .callback(bot.ask(&question, &fixtures::member(31)))
+            .await;
+        let text = description(&data);
+        assert!(
+            text.contains(&long_note(limit)),
+            "no note about the cut: {text}"
+        );
+        assert!(
+            citations(&text) >= 1,
+            "still answered from the first part: {text}"
+        );
+
+        // Exactly at the limit: no note.
+        let exact: String = format!("{QUESTION} ").chars().cycle().take(limit).collect();
+        let text = description(&bot.callback(bot.ask(&exact, &fixtures::member(31))).await);
+        assert!(!text.contains("Your message was long"), "{text}");
+
+        // By mention too (Discord caps messages at 2,000 characters, 4,000 with Nitro).
+        let long_mention: String = format!("{QUESTION} ").chars().cycle().take(1_900).collect();
+        let reply = bot.mention(32, &long_mention).await.expect("a reply");
+        assert!(
+            description(&reply.body).contains(&long_note(limit)),
+            "{}",
+            reply.body
+        );
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn never_more_quotes_than_max_passages() {
+    scenario(async {
+        // A question the bundled knowledge answers with two passages by default.
+        let question = "what even is massage therapy";
+        for max in [2, 1] {
+            let bot = Bot::start_with(|c| c.answer.max_passages = max).await;
+            let expected = bot.engine.ask(question);
+            assert_eq!(expected.passages.len(), max, "two fit; the setting decides");
+            let text = description(&bot.callback(bot.ask(question, &fixtures::member(34))).await);
+            assert_eq!(citations(&text), expected.passages.len(), "{text}");
+            bot.stop().await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_rate_limit_a_polite_note_then_answers_again() {
+    scenario(async {
+        let bot = Bot::start_with(|c| {
+            c.discord.rate_limit.max_requests = 1;
+            c.discord.rate_limit.per_seconds = 2;
+        })
+        .await;
+        let user = fixtures::member(35);
+        assert!(description(&bot.callback(bot.ask(QUESTION, &user)).await).contains("— *"));
+        let data = bot.callback(bot.ask(QUESTION, &user)).await;
+        assert!(is_ephemeral(&data), "only the asker sees the note: {data}");
+        let note = data["content"].as_str().unwrap_or_default();
+        assert!(
+            note.contains("Slow down") && note.contains("ask again in 2 s"),
+            "says when to try again: {note}"
+        );
+        assert!(
+            data["embeds"].as_array().is_none_or(Vec::is_empty),
+            "no answer attached"
+        );
+        // Other commands count too (they are requests), with the same note.
+        let id = bot.fake.next_id();
+        bot.fake.send_interaction(fixtures::command_interaction(
+            id,
+            "topics",
+            json!([]),
+            &user,
+        ));
+        assert!(bot.callback(id).await["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Slow down"));
+        // Once the window has passed, the same user is answered again.
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let data = bot.callback(bot.ask(QUESTION, &user)).await;
+        assert!(description(&data).contains("— *"), "answered again: {data}");
+        bot.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_question_gets_a_hint() {
+    scenario(async {
+        let bot = Bot::start_with(|_| {}).await;
+        let data = bot.callback(bot.ask("   \n ", &fixtures::member(36))).await;
+        assert!(is_ephemeral(&data), "{data}");
+        assert!(
+            data["content"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("write a question"),
+            "{data}"
+        );
+        let reply = bot.mention(36, "").await.expect("a reply");
+        assert!(reply.body["content"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Ask me a question"));
+        bot.stop().await;
+    })
+    .await;
+}
