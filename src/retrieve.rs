@@ -237,8 +237,12 @@ impl Hit {
     /// since chatty lay questions leave much uncovered; otherwise the match is more likely a
     /// coincidence of one word ("recommend me a netflix series") and it needs
     /// `min_coverage_unanchored`.
+    ///
+    /// Two distinct concepts found together ("trigger point" and "knots") are no coincidence
+    /// either, so they anchor a question as a domain word does.
     pub fn answers(&self, config: &AnswerConfig) -> bool {
-        self.coverage >= if self.anchored { config.min_coverage } else { config.min_coverage_unanchored }
+        let anchored = self.anchored || self.covered.len() >= 2;
+        self.coverage >= if anchored { config.min_coverage } else { config.min_coverage_unanchored }
     }
 }
 
