@@ -71,7 +71,12 @@ fn child(dir: &Path) {
             .and_then(|kb| kb.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    println!("{} {} {}", ready.as_micros(), field("VmRSS:"), field("VmHWM:"));
+    println!(
+        "{} {} {}",
+        ready.as_micros(),
+        field("VmRSS:"),
+        field("VmHWM:")
+    );
 }
 
 struct Row {
@@ -96,8 +101,16 @@ fn measure(name: &str, dir: &Path, articles: usize) -> Row {
         .output()
         .expect("child runs");
     let line = String::from_utf8_lossy(&out.stdout);
-    let nums: Vec<u64> = line.split_whitespace().filter_map(|n| n.parse().ok()).collect();
-    assert_eq!(nums.len(), 3, "child said: {line} {}", String::from_utf8_lossy(&out.stderr));
+    let nums: Vec<u64> = line
+        .split_whitespace()
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    assert_eq!(
+        nums.len(),
+        3,
+        "child said: {line} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let engine = Engine::open(config.clone()).expect("engine");
     let qs = questions();
@@ -112,7 +125,9 @@ fn measure(name: &str, dir: &Path, articles: usize) -> Row {
     }
     // Bare search: tokenize, one term query per word over body and heading, top 10. No
     // stored-document access, no triage, no composition: the floor.
-    let index = IndexStore::new(&config.index_dir).open_current().expect("index");
+    let index = IndexStore::new(&config.index_dir)
+        .open_current()
+        .expect("index");
     let searcher = index.reader.searcher();
     let mut analyzer = stem_analyzer();
     let mut bare: Vec<Duration> = Vec::with_capacity(ASKS);
@@ -122,11 +137,19 @@ fn measure(name: &str, dir: &Path, articles: usize) -> Row {
         let mut stream = analyzer.token_stream(q);
         while let Some(token) = stream.next() {
             for field in [index.fields.body, index.fields.heading] {
-                let term = TermQuery::new(Term::from_field_text(field, &token.text), IndexRecordOption::WithFreqs);
+                let term = TermQuery::new(
+                    Term::from_field_text(field, &token.text),
+                    IndexRecordOption::WithFreqs,
+                );
                 clauses.push((Occur::Should, Box::new(term)));
             }
         }
-        let hits = searcher.search(&BooleanQuery::new(clauses), &TopDocs::with_limit(10).order_by_score()).unwrap();
+        let hits = searcher
+            .search(
+                &BooleanQuery::new(clauses),
+                &TopDocs::with_limit(10).order_by_score(),
+            )
+            .unwrap();
         std::hint::black_box(hits);
         bare.push(t.elapsed());
     }
@@ -154,7 +177,12 @@ fn main() {
     let sizes: Vec<usize> = args
         .iter()
         .position(|a| a == "--sizes")
-        .map(|i| args[i + 1].split(',').map(|s| s.trim().parse().expect("--sizes N,N,...")).collect())
+        .map(|i| {
+            args[i + 1]
+                .split(',')
+                .map(|s| s.trim().parse().expect("--sizes N,N,..."))
+                .collect()
+        })
         .unwrap_or_else(|| vec![100, 1000, 10_000]);
 
     let mut rows = Vec::new();

@@ -81,11 +81,17 @@ pub fn compose(question: &str, retrieval: &Retrieval, triage: Triage, ctx: &Cont
                 Urgency::Emergency | Urgency::Urgent => "⚠️ Also",
                 _ => "⚠️ Caution",
             };
-            cautions.push(format!("{lead} ({}): {}", category.name, category.advice.trim()));
+            cautions.push(format!(
+                "{lead} ({}): {}",
+                category.name,
+                category.advice.trim()
+            ));
         }
     }
     if let Some(limit) = ctx.truncated_to {
-        cautions.push(format!("Your message was long, so I searched using its first {limit} characters."));
+        cautions.push(format!(
+            "Your message was long, so I searched using its first {limit} characters."
+        ));
     }
 
     let mut hits = retrieval.answering_hits(ctx.answer);
@@ -93,7 +99,10 @@ pub fn compose(question: &str, retrieval: &Retrieval, triage: Triage, ctx: &Cont
         // The escalation is the answer; one passage at most, and only a strong one.
         hits.truncate(1);
     }
-    let passages: Vec<Quote> = hits.iter().map(|hit| quote(hit, &retrieval.concepts, ctx)).collect();
+    let passages: Vec<Quote> = hits
+        .iter()
+        .map(|hit| quote(hit, &retrieval.concepts, ctx))
+        .collect();
     let answered = !passages.is_empty();
     let decline = (!answered).then(|| decline_text(question, &triage, ctx.topics));
     Answer {
@@ -112,7 +121,11 @@ pub fn compose(question: &str, retrieval: &Retrieval, triage: Triage, ctx: &Cont
 
 fn escalation_line(triage: &Triage, ctx: &Context<'_>) -> Option<String> {
     let flag = triage.top()?;
-    let advice = ctx.rules.category(&flag.category).map(|c| c.advice.trim().to_string()).unwrap_or_default();
+    let advice = ctx
+        .rules
+        .category(&flag.category)
+        .map(|c| c.advice.trim().to_string())
+        .unwrap_or_default();
     let number = &ctx.safety.emergency_number;
     let lead = match flag.urgency {
         Urgency::Emergency if flag.category == "self_harm" => format!(
@@ -123,7 +136,11 @@ fn escalation_line(triage: &Triage, ctx: &Context<'_>) -> Option<String> {
         Urgency::Urgent => "⚠️ **Get seen today: book an urgent doctor's appointment, go to urgent care, or call NHS 111 (UK).**".to_string(),
         Urgency::Soon | Urgency::None => return None,
     };
-    Some(if advice.is_empty() { lead } else { format!("{lead} {advice}") })
+    Some(if advice.is_empty() {
+        lead
+    } else {
+        format!("{lead} {advice}")
+    })
 }
 
 fn decline_text(question: &str, triage: &Triage, topics: &[String]) -> String {
@@ -145,7 +162,12 @@ fn quote(hit: &Hit, concepts: &[Concept], ctx: &Context<'_>) -> Quote {
         heading: hit.heading.clone(),
         path: hit.path.clone(),
         score: hit.score,
-        text: excerpt(&hit.body, concepts, ctx.retriever, ctx.answer.max_quote_chars),
+        text: excerpt(
+            &hit.body,
+            concepts,
+            ctx.retriever,
+            ctx.answer.max_quote_chars,
+        ),
     }
 }
 
@@ -153,7 +175,12 @@ fn quote(hit: &Hit, concepts: &[Concept], ctx: &Context<'_>) -> Quote {
 /// sentences (or list items) that contain most of the question's concepts, in their
 /// original order, with `…` where text was left out. Sentences that mention none of the
 /// question's concepts are not used as padding.
-pub fn excerpt(body: &str, concepts: &[Concept], retriever: &Retriever, max_chars: usize) -> String {
+pub fn excerpt(
+    body: &str,
+    concepts: &[Concept],
+    retriever: &Retriever,
+    max_chars: usize,
+) -> String {
     if body.chars().count() <= max_chars {
         return body.to_string();
     }
@@ -164,7 +191,12 @@ pub fn excerpt(body: &str, concepts: &[Concept], retriever: &Retriever, max_char
             if line.trim_start().starts_with("- ") {
                 units.push((para_no, line.trim()));
             } else {
-                units.extend(line.split_sentence_bounds().map(str::trim).filter(|s| !s.is_empty()).map(|s| (para_no, s)));
+                units.extend(
+                    line.split_sentence_bounds()
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| (para_no, s)),
+                );
             }
         }
     }
@@ -176,7 +208,11 @@ pub fn excerpt(body: &str, concepts: &[Concept], retriever: &Retriever, max_char
             .map(|c| c.weight)
             .sum()
     };
-    let mut ranked: Vec<(usize, f32)> = units.iter().enumerate().map(|(i, (_, t))| (i, score(t))).collect();
+    let mut ranked: Vec<(usize, f32)> = units
+        .iter()
+        .enumerate()
+        .map(|(i, (_, t))| (i, score(t)))
+        .collect();
     // Best first; among equals, earlier first (the opening sentence frames a section).
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     // Only sentences that mention the question are quoted; when none does, the opening ones.
@@ -261,7 +297,12 @@ mod tests {
     use super::*;
 
     fn concept(word: &str, weight: f32) -> Concept {
-        Concept { word: word.into(), alternatives: vec![(word.into(), 1.0)], weight, known: true }
+        Concept {
+            word: word.into(),
+            alternatives: vec![(word.into(), 1.0)],
+            weight,
+            known: true,
+        }
     }
 
     #[test]
@@ -276,7 +317,10 @@ mod tests {
         let filler = "This sentence is about nothing in particular at all. ".repeat(6);
         let body = format!("{filler}Foam rollers release knots in tight muscles. {filler}");
         let out = excerpt(&body, &[concept("roller", 3.0)], &r, 120);
-        assert!(out.contains("Foam rollers release knots in tight muscles."), "{out}");
+        assert!(
+            out.contains("Foam rollers release knots in tight muscles."),
+            "{out}"
+        );
         assert!(out.chars().count() <= 120 + 4, "{}", out.chars().count());
         assert!(out.starts_with('…'), "{out}");
     }

@@ -18,6 +18,11 @@ pub fn check(config: &Config) -> Vec<Problem> {
     if let Err(found) = Synonyms::load(&config.synonyms_file()) {
         problems.extend(found);
     }
-    problems.sort_by(|a, b| b.severity.cmp(&a.severity).then_with(|| a.file.cmp(&b.file)).then(a.line.cmp(&b.line)));
+    problems.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.file.cmp(&b.file))
+            .then(a.line.cmp(&b.line))
+    });
     problems
 }

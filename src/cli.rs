@@ -22,7 +22,12 @@ use crate::triage::{Flag, Urgency};
 #[command(name = "backrub", version, about)]
 pub struct Cli {
     /// Config file (paths inside it are relative to its folder).
-    #[arg(long, global = true, default_value = "config.toml", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "config.toml",
+        value_name = "PATH"
+    )]
     pub config: PathBuf,
     /// What to do.
     #[command(subcommand)]
@@ -110,7 +115,10 @@ impl<'a> AskJson<'a> {
         AskJson {
             question: &answer.question,
             answered: answer.answered,
-            triage: TriageJson { urgency: answer.triage.urgency, flags: &answer.triage.flags },
+            triage: TriageJson {
+                urgency: answer.triage.urgency,
+                flags: &answer.triage.flags,
+            },
             passages: &answer.passages,
             reply: answer.to_text(),
         }
@@ -132,7 +140,11 @@ pub fn main() -> ExitCode {
 
 fn init_tracing(command: &Command) {
     #[cfg(feature = "discord")]
-    let default = if matches!(command, Command::Bot) { "info" } else { "warn" };
+    let default = if matches!(command, Command::Bot) {
+        "info"
+    } else {
+        "warn"
+    };
     #[cfg(not(feature = "discord"))]
     let default = {
         let _ = command;
@@ -140,7 +152,10 @@ fn init_tracing(command: &Command) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BACKRUB_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn load_config(cli: &Cli) -> anyhow::Result<Config> {
@@ -157,14 +172,27 @@ fn open_engine(config: Config) -> anyhow::Result<Engine> {
 
 /// Runs a parsed command line.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    if let Command::GenCorpus { articles, dir, seed } = &cli.command {
-        let bytes = crate::corpus::generate(dir, *articles, *seed).with_context(|| format!("writing {}", dir.display()))?;
-        println!("wrote {articles} article(s), {bytes} bytes, to {}", dir.display());
+    if let Command::GenCorpus {
+        articles,
+        dir,
+        seed,
+    } = &cli.command
+    {
+        let bytes = crate::corpus::generate(dir, *articles, *seed)
+            .with_context(|| format!("writing {}", dir.display()))?;
+        println!(
+            "wrote {articles} article(s), {bytes} bytes, to {}",
+            dir.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     let config = load_config(&cli)?;
     match cli.command {
-        Command::Ask { json, stdin, question } => {
+        Command::Ask {
+            json,
+            stdin,
+            question,
+        } => {
             let engine = open_engine(config)?;
             let stdout = std::io::stdout();
             let mut out = stdout.lock();
@@ -175,7 +203,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     out.flush()?;
                 }
             } else {
-                write_answer(&mut out, &engine.ask(question.as_deref().unwrap_or_default()), json)?;
+                write_answer(
+                    &mut out,
+                    &engine.ask(question.as_deref().unwrap_or_default()),
+                    json,
+                )?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -196,9 +228,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{p}");
             }
             eprintln!("{errors} error(s), {} warning(s)", problems.len() - errors);
-            Ok(if errors > 0 { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+            Ok(if errors > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
         }
-        Command::Eval { file, baseline, explain } => {
+        Command::Eval {
+            file,
+            baseline,
+            explain,
+        } => {
             let cases = match crate::eval::load_cases(&file) {
                 Ok(cases) => cases,
                 Err(problems) => {
@@ -209,7 +249,11 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let engine = open_engine(config)?;
-            let mode = if baseline { crate::eval::Mode::Baseline } else { crate::eval::Mode::Backrub };
+            let mode = if baseline {
+                crate::eval::Mode::Baseline
+            } else {
+                crate::eval::Mode::Backrub
+            };
             let mut report = crate::eval::evaluate(&engine, &cases, mode);
             report.explain = explain;
             print!("{report}");
@@ -244,7 +288,9 @@ fn run_bot(config: Config) -> anyhow::Result<ExitCode> {
         .filter(|t| !t.trim().is_empty())
         .context("DISCORD_TOKEN is not set: the bot token comes from the environment only")?;
     let engine = std::sync::Arc::new(open_engine(config)?);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(crate::discord::run(engine, token, shutdown_signal()))?;
     Ok(ExitCode::SUCCESS)
 }

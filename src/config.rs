@@ -55,7 +55,10 @@ pub struct ReloadConfig {
 
 impl Default for ReloadConfig {
     fn default() -> ReloadConfig {
-        ReloadConfig { watch: true, debounce_ms: 750 }
+        ReloadConfig {
+            watch: true,
+            debounce_ms: 750,
+        }
     }
 }
 
@@ -235,20 +238,29 @@ impl Default for AnswerConfig {
 
 impl Default for LimitsConfig {
     fn default() -> LimitsConfig {
-        LimitsConfig { max_question_chars: 1000, max_triage_chars: 12_000 }
+        LimitsConfig {
+            max_question_chars: 1000,
+            max_triage_chars: 12_000,
+        }
     }
 }
 
-
 impl Default for RateLimitConfig {
     fn default() -> RateLimitConfig {
-        RateLimitConfig { max_requests: 5, per_seconds: 60 }
+        RateLimitConfig {
+            max_requests: 5,
+            per_seconds: 60,
+        }
     }
 }
 
 impl Default for GapsConfig {
     fn default() -> GapsConfig {
-        GapsConfig { db_path: PathBuf::from("data/gaps.sqlite3"), log_questions: false, low_confidence_below: 0.5 }
+        GapsConfig {
+            db_path: PathBuf::from("data/gaps.sqlite3"),
+            log_questions: false,
+            low_confidence_below: 0.5,
+        }
     }
 }
 
@@ -276,7 +288,9 @@ impl ConfigError {
     /// The finding as a `file:line` problem.
     pub fn problem(&self) -> Problem {
         match self {
-            ConfigError::Io { path, source } => Problem::error(path, 1, format!("cannot read config: {source}")),
+            ConfigError::Io { path, source } => {
+                Problem::error(path, 1, format!("cannot read config: {source}"))
+            }
             ConfigError::Invalid { problem } => problem.clone(),
         }
     }
@@ -285,10 +299,15 @@ impl ConfigError {
 impl Config {
     /// Reads, parses and validates `path`, resolving relative paths against its folder.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Io { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut config = Config::from_toml(&text, path)?;
-        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let base = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
         config.resolve_paths(base);
         Ok(config)
     }
@@ -297,7 +316,9 @@ impl Config {
     pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|e| {
             let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
-            ConfigError::Invalid { problem: Problem::error(path, line, e.message().to_string()) }
+            ConfigError::Invalid {
+                problem: Problem::error(path, line, e.message().to_string()),
+            }
         })?;
         config.path = path.to_path_buf();
         config.validate(text)?;
@@ -306,28 +327,48 @@ impl Config {
 
     fn validate(&self, text: &str) -> Result<(), ConfigError> {
         let line_of = |key: &str| {
-            text.find(key).map(|offset| line_of_offset(text, offset)).unwrap_or(1)
+            text.find(key)
+                .map(|offset| line_of_offset(text, offset))
+                .unwrap_or(1)
         };
         let invalid = |key: &str, message: String| ConfigError::Invalid {
             problem: Problem::error(&self.path, line_of(key), message),
         };
         if self.safety.red_flag_advice.trim().is_empty() {
-            return Err(invalid("red_flag_advice", "safety.red_flag_advice must not be empty".into()));
+            return Err(invalid(
+                "red_flag_advice",
+                "safety.red_flag_advice must not be empty".into(),
+            ));
         }
         if self.safety.disclaimer.trim().is_empty() {
-            return Err(invalid("disclaimer", "safety.disclaimer must not be empty".into()));
+            return Err(invalid(
+                "disclaimer",
+                "safety.disclaimer must not be empty".into(),
+            ));
         }
         if self.answer.max_passages == 0 {
-            return Err(invalid("max_passages", "answer.max_passages must be at least 1".into()));
+            return Err(invalid(
+                "max_passages",
+                "answer.max_passages must be at least 1".into(),
+            ));
         }
         if self.answer.max_quote_chars < 80 {
-            return Err(invalid("max_quote_chars", "answer.max_quote_chars must be at least 80".into()));
+            return Err(invalid(
+                "max_quote_chars",
+                "answer.max_quote_chars must be at least 80".into(),
+            ));
         }
         if self.answer.max_passage_chars < 200 {
-            return Err(invalid("max_passage_chars", "answer.max_passage_chars must be at least 200".into()));
+            return Err(invalid(
+                "max_passage_chars",
+                "answer.max_passage_chars must be at least 200".into(),
+            ));
         }
         if !(0.0..=1.0).contains(&self.answer.min_coverage) {
-            return Err(invalid("min_coverage", "answer.min_coverage must be between 0 and 1".into()));
+            return Err(invalid(
+                "min_coverage",
+                "answer.min_coverage must be between 0 and 1".into(),
+            ));
         }
         if !(0.0..=1.0).contains(&self.answer.min_coverage_unanchored) {
             return Err(invalid(
@@ -336,18 +377,26 @@ impl Config {
             ));
         }
         if self.limits.max_question_chars == 0 {
-            return Err(invalid("max_question_chars", "limits.max_question_chars must be at least 1".into()));
+            return Err(invalid(
+                "max_question_chars",
+                "limits.max_question_chars must be at least 1".into(),
+            ));
         }
         if let Shards::Range { start, end, total } = self.discord.shards {
             if start >= end || end > total {
                 return Err(invalid(
                     "shards",
-                    format!("discord.shards: need start < end <= total, got {start}..{end} of {total}"),
+                    format!(
+                        "discord.shards: need start < end <= total, got {start}..{end} of {total}"
+                    ),
                 ));
             }
         }
         if self.discord.rate_limit.max_requests == 0 || self.discord.rate_limit.per_seconds == 0 {
-            return Err(invalid("rate_limit", "discord.rate_limit values must be at least 1".into()));
+            return Err(invalid(
+                "rate_limit",
+                "discord.rate_limit values must be at least 1".into(),
+            ));
         }
         Ok(())
     }
@@ -384,7 +433,8 @@ impl fmt::Display for Shards {
 mod tests {
     use super::*;
 
-    const MINIMAL: &str = "[safety]\nred_flag_advice = \"see a doctor\"\ndisclaimer = \"not advice\"\n";
+    const MINIMAL: &str =
+        "[safety]\nred_flag_advice = \"see a doctor\"\ndisclaimer = \"not advice\"\n";
 
     #[test]
     fn minimal_config_gets_defaults() {
@@ -399,7 +449,14 @@ mod tests {
     fn shard_range_parses_and_is_checked() {
         let ok = format!("{MINIMAL}[discord]\nshards = {{ start = 0, end = 2, total = 4 }}\n");
         let c = Config::from_toml(&ok, Path::new("c.toml")).unwrap();
-        assert_eq!(c.discord.shards, Shards::Range { start: 0, end: 2, total: 4 });
+        assert_eq!(
+            c.discord.shards,
+            Shards::Range {
+                start: 0,
+                end: 2,
+                total: 4
+            }
+        );
         let bad = format!("{MINIMAL}[discord]\nshards = {{ start = 3, end = 2, total = 4 }}\n");
         let err = Config::from_toml(&bad, Path::new("c.toml")).unwrap_err();
         assert_eq!(err.problem().line, 5, "{err}");
@@ -412,7 +469,11 @@ mod tests {
         let text = format!("{MINIMAL}[answer]\nmax_passages = = 2\n");
         let err = Config::from_toml(&text, Path::new("c.toml")).unwrap_err();
         let p = err.problem();
-        assert_eq!((p.file.as_path(), p.line), (Path::new("c.toml"), 5), "{err}");
+        assert_eq!(
+            (p.file.as_path(), p.line),
+            (Path::new("c.toml"), 5),
+            "{err}"
+        );
     }
 
     #[test]
@@ -436,6 +497,9 @@ mod tests {
         std::fs::write(&path, MINIMAL).unwrap();
         let c = Config::load(&path).unwrap();
         assert_eq!(c.knowledge_dir, dir.path().join("knowledge"));
-        assert_eq!(c.safety.rules_file, dir.path().join("knowledge/red-flags.toml"));
+        assert_eq!(
+            c.safety.rules_file,
+            dir.path().join("knowledge/red-flags.toml")
+        );
     }
 }

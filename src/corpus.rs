@@ -10,14 +10,75 @@ use std::path::Path;
 
 /// Domain words, most common first.
 const DOMAIN: &[&str] = &[
-    "back", "pain", "massage", "muscle", "therapy", "tension", "relief", "stretch", "posture",
-    "circulation", "spine", "lower", "upper", "shoulder", "neck", "hip", "sciatica", "knot",
-    "trigger", "point", "deep", "tissue", "swedish", "pressure", "session", "therapist",
-    "flexibility", "strength", "core", "exercise", "inflammation", "swelling", "sleep", "stress",
-    "relaxation", "chronic", "acute", "injury", "strain", "disc", "joint", "stiffness", "mobility",
-    "heat", "ice", "foam", "roller", "ball", "yoga", "breathing", "routine", "daily", "desk",
-    "chair", "lifting", "bending", "walking", "sitting", "standing", "recovery", "healing",
-    "technique", "kneading", "stroke", "gentle", "firm", "technique", "lumbar", "thoracic",
+    "back",
+    "pain",
+    "massage",
+    "muscle",
+    "therapy",
+    "tension",
+    "relief",
+    "stretch",
+    "posture",
+    "circulation",
+    "spine",
+    "lower",
+    "upper",
+    "shoulder",
+    "neck",
+    "hip",
+    "sciatica",
+    "knot",
+    "trigger",
+    "point",
+    "deep",
+    "tissue",
+    "swedish",
+    "pressure",
+    "session",
+    "therapist",
+    "flexibility",
+    "strength",
+    "core",
+    "exercise",
+    "inflammation",
+    "swelling",
+    "sleep",
+    "stress",
+    "relaxation",
+    "chronic",
+    "acute",
+    "injury",
+    "strain",
+    "disc",
+    "joint",
+    "stiffness",
+    "mobility",
+    "heat",
+    "ice",
+    "foam",
+    "roller",
+    "ball",
+    "yoga",
+    "breathing",
+    "routine",
+    "daily",
+    "desk",
+    "chair",
+    "lifting",
+    "bending",
+    "walking",
+    "sitting",
+    "standing",
+    "recovery",
+    "healing",
+    "technique",
+    "kneading",
+    "stroke",
+    "gentle",
+    "firm",
+    "technique",
+    "lumbar",
+    "thoracic",
 ];
 
 /// Glue words that make sentences read like prose.
@@ -38,7 +99,11 @@ pub fn generate(dir: &Path, articles: usize, seed: u64) -> std::io::Result<u64> 
     let mut rng = fastrand::Rng::with_seed(seed);
     // A fixed pool of rare words, drawn with a skew so a few are common and most are rare.
     let rare: Vec<String> = (0..5000)
-        .map(|_| (0..rng.usize(2..4)).map(|_| SYLLABLES[rng.usize(..SYLLABLES.len())]).collect())
+        .map(|_| {
+            (0..rng.usize(2..4))
+                .map(|_| SYLLABLES[rng.usize(..SYLLABLES.len())])
+                .collect()
+        })
         .collect();
     let mut total = 0u64;
     for n in 0..articles {
@@ -66,9 +131,15 @@ fn word(rng: &mut fastrand::Rng, rare: &[String]) -> String {
 fn title_words(rng: &mut fastrand::Rng, rare: &[String], count: usize) -> String {
     let words: Vec<String> = (0..count)
         .map(|i| {
-            let w = if i % 2 == 0 { DOMAIN[rng.usize(..DOMAIN.len())].to_string() } else { rare[rng.usize(..rare.len())].clone() };
+            let w = if i % 2 == 0 {
+                DOMAIN[rng.usize(..DOMAIN.len())].to_string()
+            } else {
+                rare[rng.usize(..rare.len())].clone()
+            };
             let mut c = w.chars();
-            c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
         })
         .collect();
     words.join(" ")
@@ -93,7 +164,10 @@ fn paragraph(rng: &mut fastrand::Rng, rare: &[String]) -> String {
 fn article(rng: &mut fastrand::Rng, rare: &[String], n: usize) -> String {
     let title = format!("{} {n}", title_words(rng, rare, 3));
     let mut text = String::new();
-    let _ = writeln!(text, "+++\ntitle = \"{title}\"\nsource = \"synthetic corpus\"\ntags = [\"synthetic\"]\n+++\n");
+    let _ = writeln!(
+        text,
+        "+++\ntitle = \"{title}\"\nsource = \"synthetic corpus\"\ntags = [\"synthetic\"]\n+++\n"
+    );
     let _ = writeln!(text, "# {title}\n\n{}\n", paragraph(rng, rare));
     for _ in 0..rng.usize(3..6) {
         let words = rng.usize(2..4);
@@ -120,7 +194,10 @@ mod tests {
         generate(a.path(), 20, 7).unwrap();
         generate(b.path(), 20, 7).unwrap();
         let one = std::fs::read_to_string(a.path().join("article-00003.md")).unwrap();
-        assert_eq!(one, std::fs::read_to_string(b.path().join("article-00003.md")).unwrap());
+        assert_eq!(
+            one,
+            std::fs::read_to_string(b.path().join("article-00003.md")).unwrap()
+        );
         let k = crate::knowledge::load_dir(a.path(), 1200);
         assert!(!k.has_errors(), "{:?}", k.problems);
         assert_eq!(k.articles.len(), 20);

@@ -51,7 +51,10 @@ struct Problems<'a>(&'a [Problem]);
 impl fmt::Display for Problems<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let errors = self.0.iter().filter(|p| p.is_error()).count();
-        write!(f, "{errors} error(s) in the knowledge; the previous knowledge keeps serving")?;
+        write!(
+            f,
+            "{errors} error(s) in the knowledge; the previous knowledge keeps serving"
+        )?;
         for p in self.0 {
             write!(f, "\n{p}")?;
         }
@@ -90,7 +93,13 @@ impl fmt::Display for IndexReport {
             self.passages_before,
             self.took.as_secs_f64()
         )?;
-        let list = |names: &[String]| if names.is_empty() { "none".to_string() } else { names.join(", ") };
+        let list = |names: &[String]| {
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        };
         writeln!(f, "added: {}", list(&self.added))?;
         writeln!(f, "changed: {}", list(&self.changed))?;
         write!(f, "removed: {}", list(&self.removed))?;
@@ -124,7 +133,9 @@ pub struct Engine {
 
 impl fmt::Debug for Engine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Engine").field("index", &self.store.dir()).finish_non_exhaustive()
+        f.debug_struct("Engine")
+            .field("index", &self.store.dir())
+            .finish_non_exhaustive()
     }
 }
 
@@ -145,7 +156,11 @@ fn load_rules_and_synonyms(config: &Config) -> Result<(Rules, Synonyms), Vec<Pro
 fn topic_lines(topics: &[Topic]) -> Vec<String> {
     topics
         .iter()
-        .flat_map(|t| t.sections.iter().map(move |s| format!("{}{}{s}", t.article, knowledge::PATH_SEPARATOR)))
+        .flat_map(|t| {
+            t.sections
+                .iter()
+                .map(move |s| format!("{}{}{s}", t.article, knowledge::PATH_SEPARATOR))
+        })
         .collect()
 }
 
@@ -158,31 +173,45 @@ impl Engine {
     /// [`Engine::problems`]. Broken rules or synonyms do stop it: the bot must not run
     /// without its safety rules.
     pub fn open(config: Config) -> Result<Engine, EngineError> {
-        let (rules, synonyms) = load_rules_and_synonyms(&config).map_err(|problems| EngineError::Invalid { problems })?;
+        let (rules, synonyms) = load_rules_and_synonyms(&config)
+            .map_err(|problems| EngineError::Invalid { problems })?;
         let store = IndexStore::new(&config.index_dir);
         let mut startup_problems = Vec::new();
         let current = store.current_manifest().unwrap_or_else(|e| {
-            startup_problems.push(Problem::warning(store.dir(), 1, format!("ignoring the index on disk: {e}")));
+            startup_problems.push(Problem::warning(
+                store.dir(),
+                1,
+                format!("ignoring the index on disk: {e}"),
+            ));
             None
         });
         let hashes = knowledge::hash_dir(&config.knowledge_dir).ok();
         let fresh = match (&current, &hashes) {
-            (Some(manifest), Some(hashes)) => manifest.is_fresh_for_hash(&knowledge::content_hash(hashes)),
+            (Some(manifest), Some(hashes)) => {
+                manifest.is_fresh_for_hash(&knowledge::content_hash(hashes))
+            }
             _ => false,
         };
         let index = match fresh.then(|| store.open_current()) {
             Some(Ok(index)) => index,
             _ => {
-                let knowledge = knowledge::load_dir(&config.knowledge_dir, config.answer.max_passage_chars);
+                let knowledge =
+                    knowledge::load_dir(&config.knowledge_dir, config.answer.max_passage_chars);
                 startup_problems.extend(knowledge.problems.iter().cloned());
-                let usable_old = if knowledge.has_errors() { store.open_current().ok() } else { None };
+                let usable_old = if knowledge.has_errors() {
+                    store.open_current().ok()
+                } else {
+                    None
+                };
                 match usable_old {
                     Some(old) => {
                         tracing::warn!("knowledge has errors; serving the previous index");
                         old
                     }
                     None if knowledge.articles.is_empty() => {
-                        return Err(EngineError::Invalid { problems: knowledge.problems });
+                        return Err(EngineError::Invalid {
+                            problems: knowledge.problems,
+                        });
                     }
                     None => store.build(&knowledge)?,
                 }
@@ -228,9 +257,12 @@ impl Engine {
     pub fn ask(&self, question: &str) -> Answer {
         let served = self.served.load();
         let limits = &self.config.limits;
-        let triage = served.rules.assess(prefix_chars(question, limits.max_triage_chars));
+        let triage = served
+            .rules
+            .assess(prefix_chars(question, limits.max_triage_chars));
         let search_text = prefix_chars(question, limits.max_question_chars);
-        let truncated_to = (search_text.len() < question.len()).then_some(limits.max_question_chars);
+        let truncated_to =
+            (search_text.len() < question.len()).then_some(limits.max_question_chars);
         let retrieval = served.retriever.search(&served.index, search_text);
         let ctx = Context {
             answer: &self.config.answer,
@@ -249,7 +281,10 @@ impl Engine {
         let served = self.served.load();
         let text = prefix_chars(question, self.config.limits.max_question_chars);
         if baseline {
-            Retrieval { hits: served.retriever.search_baseline(&served.index, text), ..Default::default() }
+            Retrieval {
+                hits: served.retriever.search_baseline(&served.index, text),
+                ..Default::default()
+            }
         } else {
             served.retriever.search(&served.index, text)
         }
@@ -268,7 +303,10 @@ impl Engine {
     /// Rebuilds from the knowledge folder and swaps the new index, rules and synonyms in.
     /// On any error the served state is untouched and the error lists every problem.
     pub fn reindex(&self) -> Result<IndexReport, EngineError> {
-        let _guard = self.rebuilding.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _guard = self
+            .rebuilding
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let before = self.served.load().index.manifest.clone();
         let (served, report) = build_served(&self.config, &self.store, Some(&before))?;
         self.served.store(Arc::new(served));
@@ -284,9 +322,14 @@ pub fn rebuild(config: &Config) -> Result<IndexReport, EngineError> {
     build_served(config, &store, before.as_ref()).map(|(_, report)| report)
 }
 
-fn build_served(config: &Config, store: &IndexStore, before: Option<&Manifest>) -> Result<(Served, IndexReport), EngineError> {
+fn build_served(
+    config: &Config,
+    store: &IndexStore,
+    before: Option<&Manifest>,
+) -> Result<(Served, IndexReport), EngineError> {
     let started = Instant::now();
-    let knowledge: Knowledge = knowledge::load_dir(&config.knowledge_dir, config.answer.max_passage_chars);
+    let knowledge: Knowledge =
+        knowledge::load_dir(&config.knowledge_dir, config.answer.max_passage_chars);
     let mut problems = knowledge.problems.clone();
     let loaded = load_rules_and_synonyms(config);
     if let Err(rule_problems) = &loaded {
@@ -320,14 +363,24 @@ fn build_served(config: &Config, store: &IndexStore, before: Option<&Manifest>) 
 }
 
 fn diff_files(before: &Manifest, after: &Manifest) -> (Vec<String>, Vec<String>, Vec<String>) {
-    let added = after.files.keys().filter(|f| !before.files.contains_key(*f)).cloned().collect();
+    let added = after
+        .files
+        .keys()
+        .filter(|f| !before.files.contains_key(*f))
+        .cloned()
+        .collect();
     let changed = after
         .files
         .iter()
         .filter(|(f, hash)| before.files.get(*f).is_some_and(|old| old != *hash))
         .map(|(f, _)| f.clone())
         .collect();
-    let removed = before.files.keys().filter(|f| !after.files.contains_key(*f)).cloned().collect();
+    let removed = before
+        .files
+        .keys()
+        .filter(|f| !after.files.contains_key(*f))
+        .cloned()
+        .collect();
     (added, changed, removed)
 }
 

@@ -25,7 +25,8 @@ pub struct Case {
 
 /// Reads a JSONL file of cases; every malformed line is a problem.
 pub fn load_cases(path: &Path) -> Result<Vec<Case>, Vec<Problem>> {
-    let text = std::fs::read_to_string(path).map_err(|e| vec![Problem::error(path, 1, format!("cannot read: {e}"))])?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| vec![Problem::error(path, 1, format!("cannot read: {e}"))])?;
     let mut cases = Vec::new();
     let mut problems = Vec::new();
     for (i, line) in text.lines().enumerate() {
@@ -96,8 +97,15 @@ pub struct Report {
 /// Runs every case through `engine`.
 pub fn evaluate(engine: &Engine, cases: &[Case], mode: Mode) -> Report {
     let config = &engine.config().answer;
-    let (mut answerable, mut offtopic, mut hit1, mut hit3, mut rr, mut declined_ok, mut false_declines) =
-        (0usize, 0usize, 0usize, 0usize, 0f64, 0usize, 0usize);
+    let (
+        mut answerable,
+        mut offtopic,
+        mut hit1,
+        mut hit3,
+        mut rr,
+        mut declined_ok,
+        mut false_declines,
+    ) = (0usize, 0usize, 0usize, 0usize, 0f64, 0usize, 0usize);
     let mut misses = Vec::new();
     for case in cases {
         let retrieval = engine.retrieve(&case.question, mode == Mode::Baseline);
@@ -106,19 +114,32 @@ pub fn evaluate(engine: &Engine, cases: &[Case], mode: Mode) -> Report {
             Mode::Baseline => retrieval.hits.is_empty(),
         };
         let ranking: Vec<String> = retrieval.hits.iter().map(|h| h.heading.clone()).collect();
-        let got = if declined { Vec::new() } else { ranking.iter().take(3).cloned().collect() };
+        let got = if declined {
+            Vec::new()
+        } else {
+            ranking.iter().take(3).cloned().collect()
+        };
         if case.expect.is_empty() {
             offtopic += 1;
             if declined {
                 declined_ok += 1;
             } else {
                 let detail = detail(&retrieval);
-                misses.push(Miss { question: case.question.clone(), expect: Vec::new(), got, rank: None, detail });
+                misses.push(Miss {
+                    question: case.question.clone(),
+                    expect: Vec::new(),
+                    got,
+                    rank: None,
+                    detail,
+                });
             }
             continue;
         }
         answerable += 1;
-        let rank = ranking.iter().position(|h| case.expect.contains(h)).map(|r| r + 1);
+        let rank = ranking
+            .iter()
+            .position(|h| case.expect.contains(h))
+            .map(|r| r + 1);
         if declined {
             false_declines += 1;
         } else if let Some(r) = rank {
@@ -128,7 +149,13 @@ pub fn evaluate(engine: &Engine, cases: &[Case], mode: Mode) -> Report {
         }
         if declined || rank != Some(1) {
             let detail = detail(&retrieval);
-            misses.push(Miss { question: case.question.clone(), expect: case.expect.clone(), got, rank, detail });
+            misses.push(Miss {
+                question: case.question.clone(),
+                expect: case.expect.clone(),
+                got,
+                rank,
+                detail,
+            });
         }
     }
     let share = |n: usize, d: usize| if d == 0 { 0.0 } else { n as f64 / d as f64 };
@@ -138,7 +165,11 @@ pub fn evaluate(engine: &Engine, cases: &[Case], mode: Mode) -> Report {
         offtopic,
         hit_at_1: share(hit1, answerable),
         hit_at_3: share(hit3, answerable),
-        mrr: if answerable == 0 { 0.0 } else { rr / answerable as f64 },
+        mrr: if answerable == 0 {
+            0.0
+        } else {
+            rr / answerable as f64
+        },
         decline_rate: share(declined_ok, offtopic),
         false_decline_rate: share(false_declines, answerable),
         misses,
@@ -151,9 +182,19 @@ fn detail(retrieval: &crate::retrieve::Retrieval) -> String {
     use std::fmt::Write as _;
     let mut out = String::new();
     for c in &retrieval.concepts {
-        let alts: Vec<String> = c.alternatives.iter().map(|(s, w)| format!("{s}:{w:.1}")).collect();
+        let alts: Vec<String> = c
+            .alternatives
+            .iter()
+            .map(|(s, w)| format!("{s}:{w:.1}"))
+            .collect();
         let unknown = if c.known { "" } else { " unknown" };
-        let _ = write!(out, "[{} → {} w={:.2}{unknown}] ", c.word, alts.join(","), c.weight);
+        let _ = write!(
+            out,
+            "[{} → {} w={:.2}{unknown}] ",
+            c.word,
+            alts.join(","),
+            c.weight
+        );
     }
     out.push('\n');
     for h in retrieval.hits.iter().take(5) {
@@ -173,15 +214,39 @@ impl fmt::Display for Report {
             Mode::Baseline => "baseline (plain BM25)",
         };
         writeln!(f, "retrieval: {name}")?;
-        writeln!(f, "answerable: {}  off-topic: {}", self.answerable, self.offtopic)?;
-        writeln!(f, "hit@1: {:.3}  hit@3: {:.3}  MRR: {:.3}", self.hit_at_1, self.hit_at_3, self.mrr)?;
-        writeln!(f, "off-topic declined: {:.3}  false declines: {:.3}", self.decline_rate, self.false_decline_rate)?;
+        writeln!(
+            f,
+            "answerable: {}  off-topic: {}",
+            self.answerable, self.offtopic
+        )?;
+        writeln!(
+            f,
+            "hit@1: {:.3}  hit@3: {:.3}  MRR: {:.3}",
+            self.hit_at_1, self.hit_at_3, self.mrr
+        )?;
+        writeln!(
+            f,
+            "off-topic declined: {:.3}  false declines: {:.3}",
+            self.decline_rate, self.false_decline_rate
+        )?;
         writeln!(f, "misses ({}):", self.misses.len())?;
         for m in &self.misses {
-            let expect = if m.expect.is_empty() { "(decline)".to_string() } else { m.expect.join(" | ") };
-            let got = if m.got.is_empty() { "(declined)".to_string() } else { m.got.join(" | ") };
+            let expect = if m.expect.is_empty() {
+                "(decline)".to_string()
+            } else {
+                m.expect.join(" | ")
+            };
+            let got = if m.got.is_empty() {
+                "(declined)".to_string()
+            } else {
+                m.got.join(" | ")
+            };
             let rank = m.rank.map(|r| format!(" rank {r}")).unwrap_or_default();
-            writeln!(f, "  - {:?}\n      expected: {expect}\n      got: {got}{rank}", m.question)?;
+            writeln!(
+                f,
+                "  - {:?}\n      expected: {expect}\n      got: {got}{rank}",
+                m.question
+            )?;
             if self.explain {
                 write!(f, "      {}", m.detail)?;
             }

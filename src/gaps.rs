@@ -104,7 +104,10 @@ CREATE TABLE IF NOT EXISTS votes (
 ";
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 impl GapLog {
@@ -123,11 +126,16 @@ impl GapLog {
 
     fn with_connection(conn: Connection, log_questions: bool) -> Result<GapLog, GapError> {
         conn.execute_batch(SCHEMA)?;
-        Ok(GapLog { conn: Mutex::new(conn), log_questions })
+        Ok(GapLog {
+            conn: Mutex::new(conn),
+            log_questions,
+        })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.conn
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Counts `question` as a gap. Questions with nothing left after anonymising are skipped.
@@ -136,7 +144,9 @@ impl GapLog {
         if key.is_empty() {
             return Ok(());
         }
-        let example = self.log_questions.then(|| question.chars().take(500).collect::<String>());
+        let example = self
+            .log_questions
+            .then(|| question.chars().take(500).collect::<String>());
         let (declined, low) = match kind {
             GapKind::Declined => (1, 0),
             GapKind::LowConfidence => (0, 1),
@@ -163,7 +173,12 @@ impl GapLog {
              ORDER BY declined + low_confidence DESC, last_seen DESC LIMIT ?1",
         )?;
         let rows = stmt.query_map([limit as i64], |r| {
-            Ok(Gap { question: r.get(0)?, example: r.get(1)?, declined: r.get(2)?, low_confidence: r.get(3)? })
+            Ok(Gap {
+                question: r.get(0)?,
+                example: r.get(1)?,
+                declined: r.get(2)?,
+                low_confidence: r.get(3)?,
+            })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -183,9 +198,17 @@ impl GapLog {
     pub fn votes(&self, passage: &str) -> Result<Option<PassageVotes>, GapError> {
         Ok(self
             .conn()
-            .query_row("SELECT passage, up, down FROM votes WHERE passage = ?1", [passage], |r| {
-                Ok(PassageVotes { passage: r.get(0)?, up: r.get(1)?, down: r.get(2)? })
-            })
+            .query_row(
+                "SELECT passage, up, down FROM votes WHERE passage = ?1",
+                [passage],
+                |r| {
+                    Ok(PassageVotes {
+                        passage: r.get(0)?,
+                        up: r.get(1)?,
+                        down: r.get(2)?,
+                    })
+                },
+            )
             .optional()?)
     }
 
@@ -196,13 +219,20 @@ impl GapLog {
             "SELECT passage, up, down FROM votes WHERE down > up
              ORDER BY down - up DESC, down DESC LIMIT ?1",
         )?;
-        let rows = stmt.query_map([limit as i64], |r| Ok(PassageVotes { passage: r.get(0)?, up: r.get(1)?, down: r.get(2)? }))?;
+        let rows = stmt.query_map([limit as i64], |r| {
+            Ok(PassageVotes {
+                passage: r.get(0)?,
+                up: r.get(1)?,
+                down: r.get(2)?,
+            })
+        })?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
     /// Flushes the write-ahead log into the database file (on shutdown).
     pub fn flush(&self) -> Result<(), GapError> {
-        self.conn().execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
+        self.conn()
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")?;
         Ok(())
     }
 }
@@ -217,9 +247,18 @@ pub fn report(log: &GapLog, limit: usize) -> Result<String, GapError> {
         out.push_str("  none recorded\n");
     }
     for g in &gaps {
-        let _ = write!(out, "  {:>4}× {}", g.declined + g.low_confidence, g.question);
+        let _ = write!(
+            out,
+            "  {:>4}× {}",
+            g.declined + g.low_confidence,
+            g.question
+        );
         if g.low_confidence > 0 {
-            let _ = write!(out, " ({} declined, {} low confidence)", g.declined, g.low_confidence);
+            let _ = write!(
+                out,
+                " ({} declined, {} low confidence)",
+                g.declined, g.low_confidence
+            );
         }
         if let Some(example) = &g.example {
             let _ = write!(out, " — e.g. {example:?}");
@@ -245,10 +284,18 @@ pub fn anonymise(question: &str) -> String {
     let mut sentence_start = true;
     for raw in question.split_whitespace() {
         let ends_sentence = raw.ends_with(['.', '!', '?']);
-        let looks_private = raw.starts_with('<') || raw.starts_with('@') || raw.contains("://") || raw.contains('@') || raw.starts_with("www.");
-        let word: String = raw.chars().filter(|c| c.is_alphabetic() || *c == '\'' || *c == '-').collect();
+        let looks_private = raw.starts_with('<')
+            || raw.starts_with('@')
+            || raw.contains("://")
+            || raw.contains('@')
+            || raw.starts_with("www.");
+        let word: String = raw
+            .chars()
+            .filter(|c| c.is_alphabetic() || *c == '\'' || *c == '-')
+            .collect();
         // "Sarah" is a name; "DOSE" is shouting, and "I" is not a name.
-        let capitalised = word.chars().next().is_some_and(char::is_uppercase) && word.chars().skip(1).any(char::is_lowercase);
+        let capitalised = word.chars().next().is_some_and(char::is_uppercase)
+            && word.chars().skip(1).any(char::is_lowercase);
         let is_name = !sentence_start && capitalised;
         let has_digit = raw.chars().any(|c| c.is_ascii_digit());
         if !looks_private && !is_name && !has_digit && !word.is_empty() {
@@ -279,21 +326,36 @@ mod tests {
     #[test]
     fn gaps_are_counted_by_normalised_question_without_text_by_default() {
         let log = GapLog::in_memory(false).unwrap();
-        log.record("Best painkiller dose?", GapKind::Declined).unwrap();
-        log.record("best painkiller DOSE", GapKind::Declined).unwrap();
-        log.record("how long do hot stones stay hot", GapKind::LowConfidence).unwrap();
+        log.record("Best painkiller dose?", GapKind::Declined)
+            .unwrap();
+        log.record("best painkiller DOSE", GapKind::Declined)
+            .unwrap();
+        log.record("how long do hot stones stay hot", GapKind::LowConfidence)
+            .unwrap();
         log.record("   ", GapKind::Declined).unwrap();
         let gaps = log.top_gaps(10).unwrap();
         assert_eq!(gaps.len(), 2);
-        assert_eq!(gaps[0], Gap { question: "best painkiller dose".into(), example: None, declined: 2, low_confidence: 0 });
+        assert_eq!(
+            gaps[0],
+            Gap {
+                question: "best painkiller dose".into(),
+                example: None,
+                declined: 2,
+                low_confidence: 0
+            }
+        );
         assert_eq!(gaps[1].low_confidence, 1);
     }
 
     #[test]
     fn verbatim_text_only_when_enabled() {
         let log = GapLog::in_memory(true).unwrap();
-        log.record("Best painkiller dose?", GapKind::Declined).unwrap();
-        assert_eq!(log.top_gaps(1).unwrap()[0].example.as_deref(), Some("Best painkiller dose?"));
+        log.record("Best painkiller dose?", GapKind::Declined)
+            .unwrap();
+        assert_eq!(
+            log.top_gaps(1).unwrap()[0].example.as_deref(),
+            Some("Best painkiller dose?")
+        );
     }
 
     #[test]
@@ -306,8 +368,20 @@ mod tests {
             log.vote("A › C", up).unwrap();
         }
         log.vote("A › D", true).unwrap();
-        assert_eq!(log.votes("A › B").unwrap(), Some(PassageVotes { passage: "A › B".into(), up: 1, down: 2 }));
-        let worst: Vec<String> = log.worst_passages(10).unwrap().into_iter().map(|v| v.passage).collect();
+        assert_eq!(
+            log.votes("A › B").unwrap(),
+            Some(PassageVotes {
+                passage: "A › B".into(),
+                up: 1,
+                down: 2
+            })
+        );
+        let worst: Vec<String> = log
+            .worst_passages(10)
+            .unwrap()
+            .into_iter()
+            .map(|v| v.passage)
+            .collect();
         assert_eq!(worst, ["A › C", "A › B"]);
     }
 
@@ -318,7 +392,10 @@ mod tests {
             question: question.into(),
             answered,
             confidence,
-            triage: Triage { urgency, ..Triage::default() },
+            triage: Triage {
+                urgency,
+                ..Triage::default()
+            },
             escalation: None,
             cautions: vec![],
             decline: None,
@@ -326,11 +403,26 @@ mod tests {
             advice: String::new(),
             disclaimer: String::new(),
         };
-        assert_eq!(classify(&answer("hot stones?", false, 0.0, Urgency::None), 0.5), Some(GapKind::Declined));
-        assert_eq!(classify(&answer("hot stones?", true, 0.4, Urgency::Soon), 0.5), Some(GapKind::LowConfidence));
-        assert_eq!(classify(&answer("hot stones?", true, 0.5, Urgency::None), 0.5), None);
-        assert_eq!(classify(&answer("  ", false, 0.0, Urgency::None), 0.5), None);
-        assert_eq!(classify(&answer("can't pee", false, 0.0, Urgency::Emergency), 0.5), None);
+        assert_eq!(
+            classify(&answer("hot stones?", false, 0.0, Urgency::None), 0.5),
+            Some(GapKind::Declined)
+        );
+        assert_eq!(
+            classify(&answer("hot stones?", true, 0.4, Urgency::Soon), 0.5),
+            Some(GapKind::LowConfidence)
+        );
+        assert_eq!(
+            classify(&answer("hot stones?", true, 0.5, Urgency::None), 0.5),
+            None
+        );
+        assert_eq!(
+            classify(&answer("  ", false, 0.0, Urgency::None), 0.5),
+            None
+        );
+        assert_eq!(
+            classify(&answer("can't pee", false, 0.0, Urgency::Emergency), 0.5),
+            None
+        );
     }
 
     #[test]
@@ -339,10 +431,14 @@ mod tests {
         let path = dir.path().join("sub/gaps.sqlite3");
         {
             let log = GapLog::open(&path, false).unwrap();
-            log.record("what about hot stones", GapKind::Declined).unwrap();
+            log.record("what about hot stones", GapKind::Declined)
+                .unwrap();
             log.flush().unwrap();
         }
         let log = GapLog::open(&path, false).unwrap();
-        assert_eq!(log.top_gaps(5).unwrap()[0].question, "what about hot stones");
+        assert_eq!(
+            log.top_gaps(5).unwrap()[0].question,
+            "what about hot stones"
+        );
     }
 }

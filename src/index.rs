@@ -90,7 +90,9 @@ pub fn schema() -> (Schema, Fields) {
         words: builder.add_text_field(
             "words",
             TextOptions::default().set_indexing_options(
-                TextFieldIndexing::default().set_tokenizer(PLAIN).set_index_option(IndexRecordOption::Basic),
+                TextFieldIndexing::default()
+                    .set_tokenizer(PLAIN)
+                    .set_index_option(IndexRecordOption::Basic),
             ),
         ),
     };
@@ -181,7 +183,10 @@ pub enum IndexError {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
-    move |source| IndexError::Io { path: path.to_path_buf(), source }
+    move |source| IndexError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
 }
 
 /// An opened generation: one reader for the process, a new searcher per question.
@@ -200,7 +205,10 @@ pub struct OpenIndex {
 
 impl std::fmt::Debug for OpenIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpenIndex").field("dir", &self.dir).field("manifest", &self.manifest).finish()
+        f.debug_struct("OpenIndex")
+            .field("dir", &self.dir)
+            .field("manifest", &self.manifest)
+            .finish()
     }
 }
 
@@ -237,14 +245,19 @@ impl IndexStore {
             Err(e) => return Err(io_err(&pointer)(e)),
         };
         if name.is_empty() || name.contains(['/', '\\']) || !name.starts_with("gen-") {
-            return Err(IndexError::Corrupt { path: pointer, message: format!("not a generation name: {name:?}") });
+            return Err(IndexError::Corrupt {
+                path: pointer,
+                message: format!("not a generation name: {name:?}"),
+            });
         }
         Ok(Some(self.dir.join(name)))
     }
 
     /// Opens the served generation.
     pub fn open_current(&self) -> Result<OpenIndex, IndexError> {
-        let dir = self.current_dir()?.ok_or_else(|| IndexError::Missing(self.dir.clone()))?;
+        let dir = self
+            .current_dir()?
+            .ok_or_else(|| IndexError::Missing(self.dir.clone()))?;
         open_generation(&dir)
     }
 
@@ -252,7 +265,10 @@ impl IndexStore {
     /// changes for readers of `CURRENT`.
     pub fn build(&self, knowledge: &Knowledge) -> Result<OpenIndex, IndexError> {
         std::fs::create_dir_all(&self.dir).map_err(io_err(&self.dir))?;
-        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
         let name = format!("gen-{nanos:x}-{}", std::process::id());
         let building = self.dir.join(format!(".building-{name}"));
         let result = write_generation(&building, knowledge);
@@ -277,7 +293,9 @@ impl IndexStore {
     /// Removes generations older than the newest few, and leftovers of failed builds.
     /// Best effort: a failure to delete is harmless.
     fn prune(&self, current: &str) {
-        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
         let mut gens: Vec<(SystemTime, PathBuf)> = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -285,12 +303,17 @@ impl IndexStore {
             if name == current || !path.is_dir() {
                 continue;
             }
-            let modified = entry.metadata().and_then(|m| m.modified()).unwrap_or(UNIX_EPOCH);
+            let modified = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .unwrap_or(UNIX_EPOCH);
             if name.starts_with("gen-") {
                 gens.push((modified, path));
             } else if name.starts_with(".building-") {
                 // A build that died; a live one is younger than a minute.
-                let age = SystemTime::now().duration_since(modified).unwrap_or_default();
+                let age = SystemTime::now()
+                    .duration_since(modified)
+                    .unwrap_or_default();
                 if age.as_secs() > 600 {
                     let _ = std::fs::remove_dir_all(&path);
                 }
@@ -307,7 +330,10 @@ impl IndexStore {
 fn read_manifest(dir: &Path) -> Result<Manifest, IndexError> {
     let path = dir.join("manifest.json");
     let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-    serde_json::from_str(&text).map_err(|e| IndexError::Corrupt { path, message: e.to_string() })
+    serde_json::from_str(&text).map_err(|e| IndexError::Corrupt {
+        path,
+        message: e.to_string(),
+    })
 }
 
 fn open_generation(dir: &Path) -> Result<OpenIndex, IndexError> {
@@ -315,14 +341,26 @@ fn open_generation(dir: &Path) -> Result<OpenIndex, IndexError> {
     if manifest.schema_version != SCHEMA_VERSION {
         return Err(IndexError::Corrupt {
             path: dir.join("manifest.json"),
-            message: format!("schema version {} (this build uses {SCHEMA_VERSION})", manifest.schema_version),
+            message: format!(
+                "schema version {} (this build uses {SCHEMA_VERSION})",
+                manifest.schema_version
+            ),
         });
     }
     let index = Index::open_in_dir(dir)?;
     register_tokenizers(&index);
     let (_, fields) = schema();
-    let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-    Ok(OpenIndex { index, reader, fields, manifest, dir: dir.to_path_buf() })
+    let reader = index
+        .reader_builder()
+        .reload_policy(ReloadPolicy::Manual)
+        .try_into()?;
+    Ok(OpenIndex {
+        index,
+        reader,
+        fields,
+        manifest,
+        dir: dir.to_path_buf(),
+    })
 }
 
 fn write_generation(dir: &Path, knowledge: &Knowledge) -> Result<(), IndexError> {
@@ -361,10 +399,16 @@ fn write_generation(dir: &Path, knowledge: &Knowledge) -> Result<(), IndexError>
         files: knowledge.file_hashes.clone(),
         passages,
         topics: knowledge.topics().into_iter().take(MAX_TOPICS).collect(),
-        built_at: SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0),
+        built_at: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
     };
     let path = dir.join("manifest.json");
-    let json = serde_json::to_string_pretty(&manifest).map_err(|e| IndexError::Corrupt { path: path.clone(), message: e.to_string() })?;
+    let json = serde_json::to_string_pretty(&manifest).map_err(|e| IndexError::Corrupt {
+        path: path.clone(),
+        message: e.to_string(),
+    })?;
     std::fs::write(&path, json).map_err(io_err(&path))?;
     Ok(())
 }
@@ -385,7 +429,13 @@ mod tests {
     #[test]
     fn build_then_open_and_detect_freshness() {
         let tmp = tempfile::tempdir().unwrap();
-        let k = knowledge_in(&tmp.path().join("k"), &[("a.md", "# A\n\n## Deep Tissue\n\nFirm pressure helps knots.\n")]);
+        let k = knowledge_in(
+            &tmp.path().join("k"),
+            &[(
+                "a.md",
+                "# A\n\n## Deep Tissue\n\nFirm pressure helps knots.\n",
+            )],
+        );
         let store = IndexStore::new(tmp.path().join("index"));
         assert!(matches!(store.open_current(), Err(IndexError::Missing(_))));
         let opened = store.build(&k).unwrap();
@@ -407,7 +457,13 @@ mod tests {
         }
         let gens = std::fs::read_dir(store.dir())
             .unwrap()
-            .filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().starts_with("gen-"))
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("gen-")
+            })
             .count();
         assert_eq!(gens, 1 + KEEP_OLD_GENERATIONS);
     }
@@ -417,6 +473,9 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         std::fs::write(tmp.path().join("CURRENT"), "../../etc\n").unwrap();
         let store = IndexStore::new(tmp.path());
-        assert!(matches!(store.open_current(), Err(IndexError::Corrupt { .. })));
+        assert!(matches!(
+            store.open_current(),
+            Err(IndexError::Corrupt { .. })
+        ));
     }
 }

@@ -43,7 +43,10 @@ pub struct Passage {
 impl Passage {
     /// The innermost heading: the section's own name.
     pub fn heading(&self) -> &str {
-        self.headings.last().map(String::as_str).unwrap_or(&self.article)
+        self.headings
+            .last()
+            .map(String::as_str)
+            .unwrap_or(&self.article)
     }
 
     /// "Article › Section › Subsection".
@@ -107,7 +110,10 @@ impl Knowledge {
                         }
                     }
                 }
-                Topic { article: a.title.clone(), sections }
+                Topic {
+                    article: a.title.clone(),
+                    sections,
+                }
             })
             .collect()
     }
@@ -139,8 +145,14 @@ pub fn content_hash(file_hashes: &BTreeMap<String, String>) -> String {
 pub fn hash_dir(dir: &Path) -> std::io::Result<BTreeMap<String, String>> {
     let mut hashes = BTreeMap::new();
     for path in article_files(dir)? {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        hashes.insert(name, blake3::hash(&std::fs::read(&path)?).to_hex().to_string());
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        hashes.insert(
+            name,
+            blake3::hash(&std::fs::read(&path)?).to_hex().to_string(),
+        );
     }
     Ok(hashes)
 }
@@ -157,7 +169,9 @@ struct FrontMatter {
 
 /// True for the files of `dir` that are articles: `*.md` other than `README.md`.
 pub fn is_article_file(path: &Path) -> bool {
-    let is_md = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
+    let is_md = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("md"));
     let is_readme = path
         .file_stem()
         .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case("readme"));
@@ -183,29 +197,46 @@ pub fn load_dir(dir: &Path, max_passage_chars: usize) -> Knowledge {
     let files = match article_files(dir) {
         Ok(files) => files,
         Err(e) => {
-            knowledge.problems.push(Problem::error(dir, 1, format!("cannot read knowledge folder: {e}")));
+            knowledge.problems.push(Problem::error(
+                dir,
+                1,
+                format!("cannot read knowledge folder: {e}"),
+            ));
             return knowledge;
         }
     };
     if files.is_empty() {
-        knowledge.problems.push(Problem::error(dir, 1, "no articles (*.md files) in the knowledge folder"));
+        knowledge.problems.push(Problem::error(
+            dir,
+            1,
+            "no articles (*.md files) in the knowledge folder",
+        ));
     }
     for path in files {
-        let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let bytes = match std::fs::read(&path) {
             Ok(bytes) => bytes,
             Err(e) => {
-                knowledge.problems.push(Problem::error(&path, 1, format!("cannot read file: {e}")));
+                knowledge
+                    .problems
+                    .push(Problem::error(&path, 1, format!("cannot read file: {e}")));
                 continue;
             }
         };
-        knowledge.file_hashes.insert(name.clone(), blake3::hash(&bytes).to_hex().to_string());
+        knowledge
+            .file_hashes
+            .insert(name.clone(), blake3::hash(&bytes).to_hex().to_string());
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) => {
                 let offset = e.utf8_error().valid_up_to();
                 let line = line_of_offset(&String::from_utf8_lossy(e.as_bytes()), offset);
-                knowledge.problems.push(Problem::error(&path, line, "file is not valid UTF-8"));
+                knowledge
+                    .problems
+                    .push(Problem::error(&path, line, "file is not valid UTF-8"));
                 continue;
             }
         };
@@ -239,7 +270,9 @@ fn check_duplicate_titles(knowledge: &mut Knowledge, dir: &Path) {
 /// Splits off `+++` TOML front matter. Returns (front matter text, its first line, body offset).
 fn split_front_matter(text: &str) -> Option<(&str, usize)> {
     let rest = text.strip_prefix("+++")?;
-    let rest = rest.strip_prefix("\r\n").or_else(|| rest.strip_prefix('\n'))?;
+    let rest = rest
+        .strip_prefix("\r\n")
+        .or_else(|| rest.strip_prefix('\n'))?;
     let start = text.len() - rest.len();
     let mut offset = start;
     for line in rest.split_inclusive('\n') {
@@ -269,7 +302,12 @@ pub fn parse_article(
         match split_front_matter(text) {
             Some((toml_text, end)) => {
                 body_start = end;
-                let toml_offset = text.len() - text.strip_prefix("+++\r\n").or_else(|| text.strip_prefix("+++\n")).unwrap_or(text).len();
+                let toml_offset = text.len()
+                    - text
+                        .strip_prefix("+++\r\n")
+                        .or_else(|| text.strip_prefix("+++\n"))
+                        .unwrap_or(text)
+                        .len();
                 match toml::from_str::<FrontMatter>(toml_text) {
                     Ok(parsed) => front = parsed,
                     Err(e) => {
@@ -277,30 +315,54 @@ pub fn parse_article(
                             .span()
                             .map(|s| line_of_offset(text, toml_offset + s.start))
                             .unwrap_or(1);
-                        problems.push(Problem::error(path, line, format!("front matter: {}", e.message())));
+                        problems.push(Problem::error(
+                            path,
+                            line,
+                            format!("front matter: {}", e.message()),
+                        ));
                         return (None, problems);
                     }
                 }
             }
             None => {
-                problems.push(Problem::error(path, 1, "front matter opened with `+++` is never closed"));
+                problems.push(Problem::error(
+                    path,
+                    1,
+                    "front matter opened with `+++` is never closed",
+                ));
                 return (None, problems);
             }
         }
     }
     let sections = parse_sections(text, body_start);
     if !sections.iter().any(|s| s.level.is_some()) {
-        problems.push(Problem::error(path, line_of_offset(text, body_start), "no heading: an article needs at least a `# Title` heading"));
+        problems.push(Problem::error(
+            path,
+            line_of_offset(text, body_start),
+            "no heading: an article needs at least a `# Title` heading",
+        ));
         return (None, problems);
     }
     let title = front
         .title
         .clone()
         .filter(|t| !t.trim().is_empty())
-        .or_else(|| sections.iter().find(|s| s.level.is_some()).map(|s| s.heading.clone()))
+        .or_else(|| {
+            sections
+                .iter()
+                .find(|s| s.level.is_some())
+                .map(|s| s.heading.clone())
+        })
         .unwrap_or_else(|| name.to_string());
-    if let Some(first) = sections.first().filter(|s| s.level.is_none() && !s.text.trim().is_empty()) {
-        problems.push(Problem::warning(path, first.line, "text before the first heading is not part of any section"));
+    if let Some(first) = sections
+        .first()
+        .filter(|s| s.level.is_none() && !s.text.trim().is_empty())
+    {
+        problems.push(Problem::warning(
+            path,
+            first.line,
+            "text before the first heading is not part of any section",
+        ));
     }
 
     let mut passages = Vec::new();
@@ -374,9 +436,18 @@ struct RawSection {
 
 /// The phrases of a `<!-- keywords: a, b, c -->` comment, if `html` is one.
 fn keywords_comment(html: &str) -> Option<Vec<String>> {
-    let inner = html.trim().strip_prefix("<!--")?.strip_suffix("-->")?.trim();
+    let inner = html
+        .trim()
+        .strip_prefix("<!--")?
+        .strip_suffix("-->")?
+        .trim();
     let list = inner.strip_prefix("keywords:")?;
-    Some(list.split(',').map(|k| k.trim().to_string()).filter(|k| !k.is_empty()).collect())
+    Some(
+        list.split(',')
+            .map(|k| k.trim().to_string())
+            .filter(|k| !k.is_empty())
+            .collect(),
+    )
 }
 
 /// Walks the Markdown events and cuts them into sections, rendering block text as plain
@@ -419,10 +490,14 @@ fn parse_sections(text: &str, body_start: usize) -> Vec<RawSection> {
             }
             Event::Start(Tag::Item) => {
                 ensure_break(&mut current.text);
-                current.text.push_str(&"  ".repeat(list_depth.saturating_sub(1)));
+                current
+                    .text
+                    .push_str(&"  ".repeat(list_depth.saturating_sub(1)));
                 current.text.push_str("- ");
             }
-            Event::End(TagEnd::Paragraph) | Event::End(TagEnd::BlockQuote(_)) | Event::End(TagEnd::CodeBlock)
+            Event::End(TagEnd::Paragraph)
+            | Event::End(TagEnd::BlockQuote(_))
+            | Event::End(TagEnd::CodeBlock)
                 if list_depth == 0 =>
             {
                 ensure_blank_line(&mut current.text);
@@ -514,7 +589,10 @@ mod tests {
         let article = article.unwrap();
         assert_eq!(article.title, "Massage");
         let paths: Vec<String> = article.passages.iter().map(Passage::path).collect();
-        assert_eq!(paths, ["Massage", "Massage › Techniques › Deep Tissue Massage"]);
+        assert_eq!(
+            paths,
+            ["Massage", "Massage › Techniques › Deep Tissue Massage"]
+        );
         let deep = &article.passages[1];
         assert_eq!(deep.heading(), "Deep Tissue Massage");
         assert_eq!(deep.body, "Firm pressure.\n\n- One: first\n- Two\n\nAfter.");
@@ -546,7 +624,11 @@ mod tests {
         assert_eq!(problems.len(), 1);
         assert!(problems[0].is_error());
         assert!((3..=4).contains(&problems[0].line), "{}", problems[0]);
-        assert!(problems[0].message.starts_with("front matter"), "{}", problems[0]);
+        assert!(
+            problems[0].message.starts_with("front matter"),
+            "{}",
+            problems[0]
+        );
     }
 
     #[test]
@@ -558,7 +640,12 @@ mod tests {
 
     #[test]
     fn unclosed_front_matter_empty_and_headingless_files_are_errors() {
-        for text in ["+++\ntitle = \"x\"\n# T\n", "", "   \n", "just text, no heading\n"] {
+        for text in [
+            "+++\ntitle = \"x\"\n# T\n",
+            "",
+            "   \n",
+            "just text, no heading\n",
+        ] {
             let (article, problems) = parse(text);
             assert!(article.is_none(), "{text:?}");
             assert!(problems.iter().any(Problem::is_error), "{text:?}");
@@ -591,6 +678,8 @@ mod tests {
         assert!(k.articles.len() >= 2);
         assert!(k.passages().any(|p| p.path() == "Massage Therapy for Back Pain › Choosing the Right Massage Techniques › Deep Tissue Massage"));
         // Scraping junk never made it in.
-        assert!(!k.passages().any(|p| p.body.contains("See also") || p.body.contains("website")));
+        assert!(!k
+            .passages()
+            .any(|p| p.body.contains("See also") || p.body.contains("website")));
     }
 }

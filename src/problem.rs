@@ -35,12 +35,22 @@ pub struct Problem {
 impl Problem {
     /// An error at `file:line`.
     pub fn error(file: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Problem {
-        Problem { file: file.into(), line: line.max(1), severity: Severity::Error, message: message.into() }
+        Problem {
+            file: file.into(),
+            line: line.max(1),
+            severity: Severity::Error,
+            message: message.into(),
+        }
     }
 
     /// A warning at `file:line`.
     pub fn warning(file: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Problem {
-        Problem { file: file.into(), line: line.max(1), severity: Severity::Warning, message: message.into() }
+        Problem {
+            file: file.into(),
+            line: line.max(1),
+            severity: Severity::Warning,
+            message: message.into(),
+        }
     }
 
     /// True for errors.
@@ -55,7 +65,14 @@ impl fmt::Display for Problem {
             Severity::Warning => "warning",
             Severity::Error => "error",
         };
-        write!(f, "{}:{}: {}: {}", self.file.display(), self.line, severity, self.message)
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.file.display(),
+            self.line,
+            severity,
+            self.message
+        )
     }
 }
 
@@ -63,7 +80,11 @@ impl fmt::Display for Problem {
 /// last line).
 pub fn line_of_offset(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end].iter().filter(|&&b| b == b'\n').count() + 1
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 #[cfg(test)]
@@ -73,7 +94,10 @@ mod tests {
     #[test]
     fn displays_as_file_line_message() {
         let p = Problem::error("knowledge/a.md", 12, "front matter: expected `=`");
-        assert_eq!(p.to_string(), "knowledge/a.md:12: error: front matter: expected `=`");
+        assert_eq!(
+            p.to_string(),
+            "knowledge/a.md:12: error: front matter: expected `=`"
+        );
     }
 
     #[test]

@@ -73,20 +73,178 @@ const UNKNOWN_WEIGHT: f32 = 0.75;
 /// Words that carry no topic: English function words plus the filler of chat questions.
 /// Checked against the unstemmed, lowercased, ASCII-folded word.
 const STOP_WORDS: &[&str] = &[
-    "a", "about", "after", "again", "all", "also", "am", "an", "and", "any", "anyone", "anything",
-    "are", "as", "at", "be", "been", "before", "being", "best", "better", "bit", "but", "by", "can",
-    "cant", "could", "d", "did", "do", "does", "doing", "dont", "each", "else", "even", "ever",
-    "every", "for", "from", "get", "gets", "getting", "go", "going", "good", "got", "guys", "had",
-    "has", "have", "having", "he", "hello", "help", "her", "here", "hey", "hi", "him", "his", "how",
-    "i", "id", "if", "im", "in", "into", "is", "isnt", "it", "its", "ive", "just", "know", "let",
-    "like", "ll", "lol", "m", "me", "might", "mine", "more", "most", "much", "my", "myself", "need",
-    "no", "not", "now", "of", "off", "oh", "ok", "okay", "on", "one", "or", "other", "our", "out",
-    "please", "pls", "plz", "quite", "re", "really", "s", "said", "say", "she", "should", "so",
-    "some", "someone", "something", "still", "such", "sure", "t", "tell", "than", "thanks", "that",
-    "thats", "the", "their", "them", "then", "there", "these", "they", "thing", "things", "think",
-    "this", "those", "thx", "to", "too", "u", "ur", "us", "ve", "very", "want", "was", "way",
-    "ways", "we", "well", "were", "what", "whats", "when", "where", "which", "while", "who", "why",
-    "will", "with", "wondering", "would", "ya", "yeah", "yes", "you", "your", "yours",
+    "a",
+    "about",
+    "after",
+    "again",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "anyone",
+    "anything",
+    "are",
+    "as",
+    "at",
+    "be",
+    "been",
+    "before",
+    "being",
+    "best",
+    "better",
+    "bit",
+    "but",
+    "by",
+    "can",
+    "cant",
+    "could",
+    "d",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "dont",
+    "each",
+    "else",
+    "even",
+    "ever",
+    "every",
+    "for",
+    "from",
+    "get",
+    "gets",
+    "getting",
+    "go",
+    "going",
+    "good",
+    "got",
+    "guys",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "hello",
+    "help",
+    "her",
+    "here",
+    "hey",
+    "hi",
+    "him",
+    "his",
+    "how",
+    "i",
+    "id",
+    "if",
+    "im",
+    "in",
+    "into",
+    "is",
+    "isnt",
+    "it",
+    "its",
+    "ive",
+    "just",
+    "know",
+    "let",
+    "like",
+    "ll",
+    "lol",
+    "m",
+    "me",
+    "might",
+    "mine",
+    "more",
+    "most",
+    "much",
+    "my",
+    "myself",
+    "need",
+    "no",
+    "not",
+    "now",
+    "of",
+    "off",
+    "oh",
+    "ok",
+    "okay",
+    "on",
+    "one",
+    "or",
+    "other",
+    "our",
+    "out",
+    "please",
+    "pls",
+    "plz",
+    "quite",
+    "re",
+    "really",
+    "s",
+    "said",
+    "say",
+    "she",
+    "should",
+    "so",
+    "some",
+    "someone",
+    "something",
+    "still",
+    "such",
+    "sure",
+    "t",
+    "tell",
+    "than",
+    "thanks",
+    "that",
+    "thats",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "thing",
+    "things",
+    "think",
+    "this",
+    "those",
+    "thx",
+    "to",
+    "too",
+    "u",
+    "ur",
+    "us",
+    "ve",
+    "very",
+    "want",
+    "was",
+    "way",
+    "ways",
+    "we",
+    "well",
+    "were",
+    "what",
+    "whats",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "why",
+    "will",
+    "with",
+    "wondering",
+    "would",
+    "ya",
+    "yeah",
+    "yes",
+    "you",
+    "your",
+    "yours",
 ];
 
 /// Closed-class words only (articles, pronouns, auxiliaries, prepositions, question words):
@@ -109,32 +267,179 @@ const FUNCTION_WORDS: &[&str] = &[
 /// the lay-term table instead. Checked like [`STOP_WORDS`].
 const GENERIC_WORDS: &[&str] = &[
     // hedges, intensifiers, chat
-    "actually", "anyway", "basically", "btw", "certainly", "definitely", "exactly", "fine",
-    "gonna", "gotta", "honestly", "idk", "kinda", "literally", "maybe", "nah", "nope",
-    "perhaps", "pretty", "probably", "properly", "seriously", "sorta", "tbh", "totally",
-    "truly", "wanna", "whatever", "yep", "alright",
+    "actually",
+    "anyway",
+    "basically",
+    "btw",
+    "certainly",
+    "definitely",
+    "exactly",
+    "fine",
+    "gonna",
+    "gotta",
+    "honestly",
+    "idk",
+    "kinda",
+    "literally",
+    "maybe",
+    "nah",
+    "nope",
+    "perhaps",
+    "pretty",
+    "probably",
+    "properly",
+    "seriously",
+    "sorta",
+    "tbh",
+    "totally",
+    "truly",
+    "wanna",
+    "whatever",
+    "yep",
+    "alright",
     // vague nouns and people
-    "anybody", "everybody", "everyone", "everyones", "everything", "guy", "lot", "lots", "person",
-    "people", "ppl", "somebody", "stuff", "idea", "kind", "sort", "sorts", "matter", "matters",
-    "place", "point", "question", "questions", "reason", "reasons", "situation",
+    "anybody",
+    "everybody",
+    "everyone",
+    "everyones",
+    "everything",
+    "guy",
+    "lot",
+    "lots",
+    "person",
+    "people",
+    "ppl",
+    "somebody",
+    "stuff",
+    "idea",
+    "kind",
+    "sort",
+    "sorts",
+    "matter",
+    "matters",
+    "place",
+    "point",
+    "question",
+    "questions",
+    "reason",
+    "reasons",
+    "situation",
     // adjectives of opinion
-    "bad", "big", "decent", "great", "huge", "little", "nice", "real", "right", "small", "true",
-    "wrong", "worse", "worst",
+    "bad",
+    "big",
+    "decent",
+    "great",
+    "huge",
+    "little",
+    "nice",
+    "real",
+    "right",
+    "small",
+    "true",
+    "wrong",
+    "worse",
+    "worst",
     // light verbs
-    "came", "come", "comes", "coming", "give", "gives", "giving", "goes", "gone", "went", "make",
-    "makes", "making", "made", "mean", "means", "meant", "put", "seem", "seems", "take", "takes",
-    "taking", "took", "try", "tried", "trying", "wonder", "allowed",
+    "came",
+    "come",
+    "comes",
+    "coming",
+    "give",
+    "gives",
+    "giving",
+    "goes",
+    "gone",
+    "went",
+    "make",
+    "makes",
+    "making",
+    "made",
+    "mean",
+    "means",
+    "meant",
+    "put",
+    "seem",
+    "seems",
+    "take",
+    "takes",
+    "taking",
+    "took",
+    "try",
+    "tried",
+    "trying",
+    "wonder",
+    "allowed",
     // quantifiers, frequency and time fillers
-    "almost", "already", "always", "enough", "few", "least", "less", "many", "never", "only",
-    "sometimes", "usually", "ago", "couple", "forever", "last", "lately", "next", "recently",
-    "soon", "till", "until", "yet", "first", "second", "quick", "quickly", "day", "days", "week",
-    "weeks", "month", "months", "year", "years", "hour", "hours", "minute", "minutes", "time",
-    "times", "tomorrow", "tonight", "yesterday",
+    "almost",
+    "already",
+    "always",
+    "enough",
+    "few",
+    "least",
+    "less",
+    "many",
+    "never",
+    "only",
+    "sometimes",
+    "usually",
+    "ago",
+    "couple",
+    "forever",
+    "last",
+    "lately",
+    "next",
+    "recently",
+    "soon",
+    "till",
+    "until",
+    "yet",
+    "first",
+    "second",
+    "quick",
+    "quickly",
+    "day",
+    "days",
+    "week",
+    "weeks",
+    "month",
+    "months",
+    "year",
+    "years",
+    "hour",
+    "hours",
+    "minute",
+    "minutes",
+    "time",
+    "times",
+    "tomorrow",
+    "tonight",
+    "yesterday",
     // comparison markers ("what's the difference between X and Y": X and Y are the topic)
-    "compare", "compared", "diff", "difference", "differences", "different", "versus", "vs",
+    "compare",
+    "compared",
+    "diff",
+    "difference",
+    "differences",
+    "different",
+    "versus",
+    "vs",
     // prepositions and particles
-    "across", "along", "around", "away", "behind", "below", "between", "down", "during",
-    "through", "towards", "under", "up", "upon", "within", "without",
+    "across",
+    "along",
+    "around",
+    "away",
+    "behind",
+    "below",
+    "between",
+    "down",
+    "during",
+    "through",
+    "towards",
+    "under",
+    "up",
+    "upon",
+    "within",
+    "without",
 ];
 
 /// One idea of the question, satisfied by any of its alternatives.
@@ -155,7 +460,10 @@ pub struct Concept {
 impl Concept {
     /// The weight of the first alternative whose stems all satisfy `has`, if any.
     pub fn found_in(&self, has: impl Fn(&str) -> bool) -> Option<f32> {
-        self.alternatives.iter().find(|(group, _)| group.split(' ').all(&has)).map(|(_, w)| *w)
+        self.alternatives
+            .iter()
+            .find(|(group, _)| group.split(' ').all(&has))
+            .map(|(_, w)| *w)
     }
 }
 
@@ -208,7 +516,9 @@ impl Retrieval {
     /// [`Hit::answers`]), and a second one when it is nearly as good and brings a concept
     /// the first lacks.
     pub fn answering_hits(&self, config: &AnswerConfig) -> Vec<&Hit> {
-        let Some(best) = self.hits.first() else { return Vec::new() };
+        let Some(best) = self.hits.first() else {
+            return Vec::new();
+        };
         if self.out_of_scope.is_some() || !best.answers(config) {
             return Vec::new();
         }
@@ -242,7 +552,12 @@ impl Hit {
     /// either, so they anchor a question as a domain word does.
     pub fn answers(&self, config: &AnswerConfig) -> bool {
         let anchored = self.anchored || self.covered.len() >= 2;
-        self.coverage >= if anchored { config.min_coverage } else { config.min_coverage_unanchored }
+        self.coverage
+            >= if anchored {
+                config.min_coverage
+            } else {
+                config.min_coverage_unanchored
+            }
     }
 }
 
@@ -303,7 +618,9 @@ impl Retriever {
             .map(|w| {
                 let stemmed = {
                     let mut s = stem.token_stream(&w);
-                    s.next().map(|t| t.text.clone()).unwrap_or_else(|| w.clone())
+                    s.next()
+                        .map(|t| t.text.clone())
+                        .unwrap_or_else(|| w.clone())
                 };
                 (w, stemmed)
             })
@@ -323,14 +640,20 @@ impl Retriever {
                 said.extend(group.split(' ').map(str::to_string));
             }
         }
-        let hits = self.rank(&searcher, index, &concepts, &said).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "search failed");
-            Vec::new()
-        });
+        let hits = self
+            .rank(&searcher, index, &concepts, &said)
+            .unwrap_or_else(|e| {
+                tracing::error!(error = %e, "search failed");
+                Vec::new()
+            });
         let stems = self.stems(question);
         let stems: Vec<&str> = stems.iter().map(String::as_str).collect();
         let out_of_scope = self.synonyms.out_of_scope(&stems);
-        Retrieval { concepts, hits, out_of_scope }
+        Retrieval {
+            concepts,
+            hits,
+            out_of_scope,
+        }
     }
 
     /// The baseline the evaluation compares against: plain BM25 over section heading and
@@ -344,17 +667,27 @@ impl Retriever {
         for (_, stem) in self.words(question) {
             if seen.insert(stem.clone()) {
                 for field in [f.body, f.heading] {
-                    let term = TermQuery::new(Term::from_field_text(field, &stem), IndexRecordOption::WithFreqs);
+                    let term = TermQuery::new(
+                        Term::from_field_text(field, &stem),
+                        IndexRecordOption::WithFreqs,
+                    );
                     clauses.push((Occur::Should, Box::new(term)));
                 }
             }
         }
         let query = BooleanQuery::new(clauses);
-        let top = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score()).unwrap_or_default();
+        let top = searcher
+            .search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
+            .unwrap_or_default();
         top.into_iter()
             .filter_map(|(bm25, address)| {
                 let doc: TantivyDocument = searcher.doc(address).ok()?;
-                let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+                let text = |field| {
+                    doc.get_first(field)
+                        .and_then(|v| v.as_str())
+                        .unwrap_or_default()
+                        .to_string()
+                };
                 Some(Hit {
                     article: text(f.article),
                     file: text(f.file),
@@ -397,7 +730,11 @@ impl Retriever {
                         alternatives.push((group.clone(), ALTERNATIVE_WEIGHT));
                     }
                 }
-                let word = words[i..i + n].iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(" ");
+                let word = words[i..i + n]
+                    .iter()
+                    .map(|(p, _)| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 push_concept(&mut concepts, word, alternatives);
                 i += n;
                 continue;
@@ -425,7 +762,10 @@ impl Retriever {
             let mut weight = f32::INFINITY;
             let mut known_alternatives = Vec::new();
             for (group, w) in &concept.alternatives {
-                let dfs: Vec<u64> = group.split(' ').map(|stem| doc_freq(searcher, index, stem)).collect();
+                let dfs: Vec<u64> = group
+                    .split(' ')
+                    .map(|stem| doc_freq(searcher, index, stem))
+                    .collect();
                 if dfs.iter().all(|&df| df > 0) {
                     let rarest = dfs.iter().copied().min().unwrap_or(0);
                     weight = weight.min(idf(rarest));
@@ -480,14 +820,20 @@ impl Retriever {
                     (f.keywords, self.config.keywords_boost),
                 ] {
                     let term = |stem: &str| -> Box<dyn Query> {
-                        Box::new(TermQuery::new(Term::from_field_text(field, stem), IndexRecordOption::WithFreqs))
+                        Box::new(TermQuery::new(
+                            Term::from_field_text(field, stem),
+                            IndexRecordOption::WithFreqs,
+                        ))
                     };
                     let query: Box<dyn Query> = if stems.len() == 1 {
                         term(stems[0])
                     } else {
-                        Box::new(BooleanQuery::new(stems.iter().map(|s| (Occur::Must, term(s))).collect()))
+                        Box::new(BooleanQuery::new(
+                            stems.iter().map(|s| (Occur::Must, term(s))).collect(),
+                        ))
                     };
-                    let boost = weight * boost * (QUERY_WEIGHT_BASE + concept.weight / max_idf) / stems.len() as f32;
+                    let boost = weight * boost * (QUERY_WEIGHT_BASE + concept.weight / max_idf)
+                        / stems.len() as f32;
                     clauses.push((Occur::Should, Box::new(BoostQuery::new(query, boost))));
                 }
             }
@@ -496,23 +842,48 @@ impl Retriever {
         // idea"): let them find candidates through the keywords field, weakly.
         for stem in said.iter() {
             if !seen.contains(stem) && !self.function_words.contains(stem.as_str()) {
-                let term = TermQuery::new(Term::from_field_text(f.keywords, stem), IndexRecordOption::WithFreqs);
-                clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(term), FILLER_KEYWORD_BOOST))));
+                let term = TermQuery::new(
+                    Term::from_field_text(f.keywords, stem),
+                    IndexRecordOption::WithFreqs,
+                );
+                clauses.push((
+                    Occur::Should,
+                    Box::new(BoostQuery::new(Box::new(term), FILLER_KEYWORD_BOOST)),
+                ));
             }
         }
         if clauses.is_empty() {
             return Ok(Vec::new());
         }
         let query = BooleanQuery::new(clauses);
-        let top: Vec<(f32, DocAddress)> = searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
-        let total_weight: f32 = concepts.iter().map(|c| c.weight).sum::<f32>().max(f32::EPSILON);
-        let max_bm25 = top.first().map(|(s, _)| *s).unwrap_or(1.0).max(f32::EPSILON);
+        let top: Vec<(f32, DocAddress)> =
+            searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
+        let total_weight: f32 = concepts
+            .iter()
+            .map(|c| c.weight)
+            .sum::<f32>()
+            .max(f32::EPSILON);
+        let max_bm25 = top
+            .first()
+            .map(|(s, _)| *s)
+            .unwrap_or(1.0)
+            .max(f32::EPSILON);
         let specific_weight = ((n + 0.5) / 1.5 + 1.0).ln() * SPECIFIC_SHARE;
         let mut hits = Vec::with_capacity(top.len());
         for (bm25, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
-            let text = |field| doc.get_first(field).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            let (heading, path, body, keywords) = (text(f.heading), text(f.path), text(f.body), text(f.keywords));
+            let text = |field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let (heading, path, body, keywords) = (
+                text(f.heading),
+                text(f.path),
+                text(f.body),
+                text(f.keywords),
+            );
             // A section's own name: its heading, and those of its keyword phrases the
             // question says in full (a keyword is a phrase: "under the weather" must not make
             // every question about the weather match).
@@ -535,8 +906,14 @@ impl Retriever {
                     own.extend(content.into_iter().cloned());
                 }
             }
-            let present: HashSet<String> = self.stems(&path).into_iter().chain(self.stems(&body)).chain(own.iter().cloned()).collect();
-            let (mut covered, mut credit, mut heading_credit, mut anchored) = (Vec::new(), 0.0, 0.0, false);
+            let present: HashSet<String> = self
+                .stems(&path)
+                .into_iter()
+                .chain(self.stems(&body))
+                .chain(own.iter().cloned())
+                .collect();
+            let (mut covered, mut credit, mut heading_credit, mut anchored) =
+                (Vec::new(), 0.0, 0.0, false);
             for (i, concept) in concepts.iter().enumerate().filter(|(_, c)| c.known) {
                 if let Some(w) = concept.found_in(|s| present.contains(s)) {
                     covered.push(i);
@@ -549,7 +926,10 @@ impl Retriever {
             }
             let coverage = credit / total_weight;
             let heading_coverage = heading_credit / total_weight;
-            let score = coverage + HEADING_WEIGHT * heading_coverage + BM25_WEIGHT * bm25 / max_bm25 + PHRASE_WEIGHT * phrase_credit.min(PHRASE_FULL) as f32 / PHRASE_FULL as f32;
+            let score = coverage
+                + HEADING_WEIGHT * heading_coverage
+                + BM25_WEIGHT * bm25 / max_bm25
+                + PHRASE_WEIGHT * phrase_credit.min(PHRASE_FULL) as f32 / PHRASE_FULL as f32;
             hits.push(Hit {
                 article: text(f.article),
                 file: text(f.file),
@@ -576,17 +956,29 @@ fn push_concept(concepts: &mut Vec<Concept>, word: String, alternatives: Vec<(St
         return;
     }
     let primary = &alternatives[0].0;
-    if concepts.iter().any(|c| c.alternatives.first().is_some_and(|(s, _)| s == primary)) {
+    if concepts
+        .iter()
+        .any(|c| c.alternatives.first().is_some_and(|(s, _)| s == primary))
+    {
         return;
     }
-    concepts.push(Concept { word, alternatives, weight: 0.0, known: false });
+    concepts.push(Concept {
+        word,
+        alternatives,
+        weight: 0.0,
+        known: false,
+    });
 }
 
 fn doc_freq(searcher: &Searcher, index: &OpenIndex, stem: &str) -> u64 {
     let f = index.fields;
     [f.body, f.path, f.keywords]
         .iter()
-        .map(|&field| searcher.doc_freq(&Term::from_field_text(field, stem)).unwrap_or(0))
+        .map(|&field| {
+            searcher
+                .doc_freq(&Term::from_field_text(field, stem))
+                .unwrap_or(0)
+        })
         .max()
         .unwrap_or(0)
 }
@@ -598,7 +990,12 @@ fn doc_freq(searcher: &Searcher, index: &OpenIndex, stem: &str) -> u64 {
 /// sounds alike). Short words and real words that merely resemble an indexed word ("cancel"
 /// vs "cancer", "online" vs "only") are left alone. Returns the indexed *stem* and its
 /// document frequency.
-fn typo_fix(searcher: &Searcher, index: &OpenIndex, stem_analyzer: &TextAnalyzer, word: &str) -> Option<(String, u64)> {
+fn typo_fix(
+    searcher: &Searcher,
+    index: &OpenIndex,
+    stem_analyzer: &TextAnalyzer,
+    word: &str,
+) -> Option<(String, u64)> {
     let len = word.chars().count();
     if len < MIN_TYPO_LEN || !word.chars().all(|c| c.is_ascii_alphabetic()) {
         return None;
@@ -606,14 +1003,24 @@ fn typo_fix(searcher: &Searcher, index: &OpenIndex, stem_analyzer: &TextAnalyzer
     let max_distance = if len >= 9 { 2 } else { 1 };
     for distance in 1..=max_distance {
         let mut best: Option<(String, u32)> = None;
-        let query = FuzzyTermQuery::new(Term::from_field_text(index.fields.words, word), distance, true);
+        let query = FuzzyTermQuery::new(
+            Term::from_field_text(index.fields.words, word),
+            distance,
+            true,
+        );
         let automaton = query.automaton().ok()?;
         for segment in searcher.segment_readers() {
-            let Ok(inverted) = segment.inverted_index(index.fields.words) else { continue };
-            let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else { continue };
+            let Ok(inverted) = segment.inverted_index(index.fields.words) else {
+                continue;
+            };
+            let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else {
+                continue;
+            };
             while stream.advance() {
                 let df = stream.value().doc_freq;
-                let Ok(candidate) = std::str::from_utf8(stream.key()) else { continue };
+                let Ok(candidate) = std::str::from_utf8(stream.key()) else {
+                    continue;
+                };
                 if !plausible_typo(word, candidate) {
                     continue;
                 }
@@ -659,15 +1066,23 @@ fn plausible_typo(typed: &str, candidate: &str) -> bool {
 fn similar_letters(x: char, y: char) -> bool {
     const ROWS: [&str; 3] = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
     const SOUND_ALIKE: [&str; 3] = ["csk", "sz", "iy"];
-    let pos = |c: char| ROWS.iter().enumerate().find_map(|(r, row)| row.find(c).map(|col| (r as i32, col as i32)));
+    let pos = |c: char| {
+        ROWS.iter()
+            .enumerate()
+            .find_map(|(r, row)| row.find(c).map(|col| (r as i32, col as i32)))
+    };
     let near = match (pos(x), pos(y)) {
         // Same row, next key; or the row above/below, at the same or the next column.
         (Some((r1, c1)), Some((r2, c2))) => {
-            (r1 == r2 && (c1 - c2).abs() == 1) || ((r1 - r2).abs() == 1 && (c1 - c2 == 0 || c1 - c2 == if r1 > r2 { -1 } else { 1 }))
+            (r1 == r2 && (c1 - c2).abs() == 1)
+                || ((r1 - r2).abs() == 1
+                    && (c1 - c2 == 0 || c1 - c2 == if r1 > r2 { -1 } else { 1 }))
         }
         _ => false,
     };
-    near || SOUND_ALIKE.iter().any(|group| group.contains(x) && group.contains(y))
+    near || SOUND_ALIKE
+        .iter()
+        .any(|group| group.contains(x) && group.contains(y))
 }
 
 #[cfg(test)]
@@ -700,7 +1115,9 @@ mod tests {
         assert!(plausible_typo("tissie", "tissue")); // neighbouring key
         assert!(!plausible_typo("cancel", "cancer")); // l and r: a different word
         assert!(!plausible_typo("killing", "illing")); // first letter kept
-        assert!(similar_letters('a', 's') && similar_letters('q', 'a') && !similar_letters('a', 'p'));
+        assert!(
+            similar_letters('a', 's') && similar_letters('q', 'a') && !similar_letters('a', 'p')
+        );
     }
 
     #[test]
@@ -729,11 +1146,21 @@ mod tests {
                 hit(0.6, true, 0.69, "c", vec![0]),
             ],
         };
-        let chosen: Vec<&str> = retrieval.answering_hits(&config).iter().map(|h| h.path.as_str()).collect();
+        let chosen: Vec<&str> = retrieval
+            .answering_hits(&config)
+            .iter()
+            .map(|h| h.path.as_str())
+            .collect();
         assert_eq!(chosen, ["a", "b"]);
-        let declined = Retrieval { hits: vec![hit(0.3, false, 1.0, "a", vec![0])], ..Default::default() };
+        let declined = Retrieval {
+            hits: vec![hit(0.3, false, 1.0, "a", vec![0])],
+            ..Default::default()
+        };
         assert!(declined.answering_hits(&config).is_empty());
-        let out_of_scope = Retrieval { out_of_scope: Some("dose".into()), ..retrieval.clone() };
+        let out_of_scope = Retrieval {
+            out_of_scope: Some("dose".into()),
+            ..retrieval.clone()
+        };
         assert!(out_of_scope.answering_hits(&config).is_empty());
     }
 
@@ -748,9 +1175,14 @@ mod tests {
         let concepts = r.concepts("is it actually safe during chemo, will it hurt less?");
         let words: Vec<&str> = concepts.iter().map(|c| c.word.as_str()).collect();
         assert_eq!(words, ["safe", "chemo", "hurt less"]);
-        assert!(concepts[1].alternatives.iter().any(|(g, _)| g == "cancer treatment"));
+        assert!(concepts[1]
+            .alternatives
+            .iter()
+            .any(|(g, _)| g == "cancer treatment"));
         // A multi-word alternative needs all of its words.
         assert!(concepts[1].found_in(|s| s == "treatment").is_none());
-        assert!(concepts[1].found_in(|s| s == "treatment" || s == "cancer").is_some());
+        assert!(concepts[1]
+            .found_in(|s| s == "treatment" || s == "cancer")
+            .is_some());
     }
 }

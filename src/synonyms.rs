@@ -72,7 +72,11 @@ impl Synonyms {
         match std::fs::read_to_string(path) {
             Ok(text) => Synonyms::parse(&text, path),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Synonyms::default()),
-            Err(e) => Err(vec![Problem::error(path, 1, format!("cannot read synonyms: {e}"))]),
+            Err(e) => Err(vec![Problem::error(
+                path,
+                1,
+                format!("cannot read synonyms: {e}"),
+            )]),
         }
     }
 
@@ -89,7 +93,11 @@ impl Synonyms {
             let line = find_key_line(text, &phrase);
             let key_stems = stems(&mut analyzer, &phrase);
             if key_stems.is_empty() {
-                problems.push(Problem::error(path, line, format!("lay term {phrase:?} has no words")));
+                problems.push(Problem::error(
+                    path,
+                    line,
+                    format!("lay term {phrase:?} has no words"),
+                ));
                 continue;
             }
             let mut expanded: Vec<String> = Vec::new();
@@ -100,17 +108,29 @@ impl Synonyms {
                 }
             }
             if expanded.is_empty() {
-                problems.push(Problem::error(path, line, format!("lay term {phrase:?} expands to nothing")));
+                problems.push(Problem::error(
+                    path,
+                    line,
+                    format!("lay term {phrase:?} expands to nothing"),
+                ));
                 continue;
             }
-            entries.push(Entry { phrase, stems: key_stems, expansions: expanded });
+            entries.push(Entry {
+                phrase,
+                stems: key_stems,
+                expansions: expanded,
+            });
         }
         let mut out_of_scope = Vec::new();
         for word in &file.out_of_scope.words {
             let key = stems(&mut analyzer, word);
             if key.is_empty() {
                 let line = find_key_line(text, word);
-                problems.push(Problem::error(path, line, format!("out-of-scope word {word:?} has no words")));
+                problems.push(Problem::error(
+                    path,
+                    line,
+                    format!("out-of-scope word {word:?} has no words"),
+                ));
             } else {
                 out_of_scope.push(key);
             }
@@ -118,8 +138,16 @@ impl Synonyms {
         if !problems.is_empty() {
             return Err(problems);
         }
-        entries.sort_by(|a, b| b.stems.len().cmp(&a.stems.len()).then_with(|| a.phrase.cmp(&b.phrase)));
-        Ok(Synonyms { entries, out_of_scope })
+        entries.sort_by(|a, b| {
+            b.stems
+                .len()
+                .cmp(&a.stems.len())
+                .then_with(|| a.phrase.cmp(&b.phrase))
+        });
+        Ok(Synonyms {
+            entries,
+            out_of_scope,
+        })
     }
 
     /// Number of entries.
@@ -136,7 +164,11 @@ impl Synonyms {
     pub fn out_of_scope(&self, stems: &[&str]) -> Option<String> {
         self.out_of_scope
             .iter()
-            .find(|key| stems.windows(key.len()).any(|w| w.iter().zip(key.iter()).all(|(a, b)| a == b)))
+            .find(|key| {
+                stems
+                    .windows(key.len())
+                    .any(|w| w.iter().zip(key.iter()).all(|(a, b)| a == b))
+            })
             .map(|key| key.join(" "))
     }
 
@@ -144,7 +176,12 @@ impl Synonyms {
     pub fn match_at(&self, stems: &[&str], at: usize) -> Option<&Entry> {
         self.entries.iter().find(|entry| {
             let n = entry.stems.len();
-            at + n <= stems.len() && entry.stems.iter().zip(&stems[at..at + n]).all(|(a, b)| a == b)
+            at + n <= stems.len()
+                && entry
+                    .stems
+                    .iter()
+                    .zip(&stems[at..at + n])
+                    .all(|(a, b)| a == b)
         })
     }
 }
@@ -176,8 +213,14 @@ mod tests {
     fn out_of_scope_words_match_on_stems() {
         let text = "[lay_terms]\nrub = [\"massage\"]\n[out_of_scope]\nwords = [\"dose\", \"co-codamol\"]\n";
         let s = Synonyms::parse(text, Path::new("s.toml")).unwrap();
-        assert_eq!(s.out_of_scope(&["what", "dose", "of"]).as_deref(), Some("dose"));
-        assert_eq!(s.out_of_scope(&["take", "co", "codamol"]).as_deref(), Some("co codamol"));
+        assert_eq!(
+            s.out_of_scope(&["what", "dose", "of"]).as_deref(),
+            Some("dose")
+        );
+        assert_eq!(
+            s.out_of_scope(&["take", "co", "codamol"]).as_deref(),
+            Some("co codamol")
+        );
         assert!(s.out_of_scope(&["co", "op"]).is_none());
     }
 
@@ -191,7 +234,8 @@ mod tests {
 
     #[test]
     fn syntax_error_is_reported_at_its_line() {
-        let problems = Synonyms::parse("[lay_terms]\nrub = [\"massage\"\n", Path::new("s.toml")).unwrap_err();
+        let problems =
+            Synonyms::parse("[lay_terms]\nrub = [\"massage\"\n", Path::new("s.toml")).unwrap_err();
         assert!(problems[0].line >= 2, "{}", problems[0]);
     }
 

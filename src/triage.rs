@@ -256,7 +256,9 @@ impl Rules {
         let mut by_signal: Vec<Option<Span>> = vec![None; self.signal_count];
         for index in self.set.matches(text).iter() {
             let matcher = &self.matchers[index];
-            let Some(regex) = matcher.regex.get() else { continue };
+            let Some(regex) = matcher.regex.get() else {
+                continue;
+            };
             let Some(span) = regex
                 .find_iter(text)
                 .map(|m| (m.start(), m.end()))

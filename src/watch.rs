@@ -22,11 +22,17 @@ pub struct Reloader {
 
 /// True for files whose change can alter what the bot serves: articles and TOML rules.
 fn relevant(path: &Path) -> bool {
-    let name = path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
     if name.starts_with('.') || name.ends_with('~') {
         return false; // editor swap and backup files
     }
-    matches!(path.extension().and_then(|e| e.to_str()), Some("md" | "toml"))
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("md" | "toml")
+    )
 }
 
 /// Starts watching. `on_reload` hears about every rebuild attempt (for logs, or tests).
@@ -61,7 +67,9 @@ pub fn watch(
     if let Some(dir) = rules_dir {
         debouncer.watch(&dir, RecursiveMode::NonRecursive)?;
     }
-    Ok(Reloader { _debouncer: debouncer })
+    Ok(Reloader {
+        _debouncer: debouncer,
+    })
 }
 
 /// The default `on_reload`: one log line per rebuild, problems included.
@@ -76,7 +84,9 @@ pub fn log_reload(result: &Result<IndexReport, EngineError>) {
             warnings = report.problems.len(),
             "knowledge reloaded"
         ),
-        Err(e) => tracing::error!("knowledge reload failed; still serving the previous knowledge: {e}"),
+        Err(e) => {
+            tracing::error!("knowledge reload failed; still serving the previous knowledge: {e}")
+        }
     }
 }
 

@@ -11,7 +11,10 @@ fn ask_prints_the_reply_text() {
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("Deep Tissue Massage"), "{text}");
-    assert!(text.trim_end().ends_with('_'), "reply must end with the disclaimer: {text}");
+    assert!(
+        text.trim_end().ends_with('_'),
+        "reply must end with the disclaimer: {text}"
+    );
 }
 
 #[test]
@@ -29,8 +32,14 @@ fn ask_json_has_the_documented_shape() {
         assert!(!p[key].is_null(), "passage lacks {key}: {p}");
     }
     assert_eq!(p["heading"], "Trigger Point Therapy");
-    assert!(p["path"].as_str().unwrap().ends_with("› Trigger Point Therapy"));
-    assert!(v["reply"].as_str().unwrap().contains(p["text"].as_str().unwrap().lines().next().unwrap()));
+    assert!(p["path"]
+        .as_str()
+        .unwrap()
+        .ends_with("› Trigger Point Therapy"));
+    assert!(v["reply"]
+        .as_str()
+        .unwrap()
+        .contains(p["text"].as_str().unwrap().lines().next().unwrap()));
 }
 
 #[test]
@@ -39,9 +48,19 @@ fn ask_json_stdin_gives_one_line_per_input_line() {
     let input = "is deep tissue massage good for a stiff lower back?\n\"(AND: -* deep~~ OR ^^)\n\nwhats the capital of peru\n🙂\n";
     let out = ws.run_with_stdin(&["ask", "--json", "--stdin"], input);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).expect("JSON line")).collect();
-    assert_eq!(lines.len(), 5, "one output line per input line, the empty one included");
-    let questions: Vec<&str> = lines.iter().map(|v| v["question"].as_str().unwrap()).collect();
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect();
+    assert_eq!(
+        lines.len(),
+        5,
+        "one output line per input line, the empty one included"
+    );
+    let questions: Vec<&str> = lines
+        .iter()
+        .map(|v| v["question"].as_str().unwrap())
+        .collect();
     assert_eq!(questions, input.lines().collect::<Vec<_>>());
     assert_eq!(lines[0]["answered"], true);
     assert_eq!(lines[2]["answered"], false);
@@ -69,7 +88,11 @@ fn config_option_is_accepted_before_or_after_the_command() {
         .output()
         .unwrap();
     assert!(!missing.status.success());
-    assert!(stderr(&missing).contains("/nonexistent/backrub.toml"), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("/nonexistent/backrub.toml"),
+        "{}",
+        stderr(&missing)
+    );
 }
 
 #[test]
@@ -80,7 +103,10 @@ fn index_reports_files_passages_and_time() {
     let text = stdout(&out);
     assert!(text.starts_with("indexed 2 file(s), "), "{text}");
     assert!(text.contains(" in ") && text.contains(" s\n"), "{text}");
-    assert!(text.contains("added: back-pain-warning-signs.md, massage-therapy-for-back-pain.md"), "{text}");
+    assert!(
+        text.contains("added: back-pain-warning-signs.md, massage-therapy-for-back-pain.md"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -95,14 +121,31 @@ fn check_passes_on_the_bundled_knowledge() {
 fn check_and_index_name_file_and_line_of_a_broken_article() {
     let ws = Workspace::new();
     assert!(ws.run(&["index"]).status.success());
-    std::fs::write(ws.knowledge("bad.md"), "+++\ntitle = \"Bad\"\nsource = \n+++\n# Bad\n\ntext\n").unwrap();
+    std::fs::write(
+        ws.knowledge("bad.md"),
+        "+++\ntitle = \"Bad\"\nsource = \n+++\n# Bad\n\ntext\n",
+    )
+    .unwrap();
     std::fs::write(ws.knowledge("empty.md"), "").unwrap();
     std::fs::write(ws.knowledge("noheading.md"), "Just some words.\n").unwrap();
     let out = ws.run(&["check"]);
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
     let knowledge = ws.path().join("knowledge");
-    for expected in [format!("{}:3: error: front matter", knowledge.join("bad.md").display()), format!("{}:1: error: file is empty", knowledge.join("empty.md").display()), format!("{}:1: error: no heading", knowledge.join("noheading.md").display())] {
+    for expected in [
+        format!(
+            "{}:3: error: front matter",
+            knowledge.join("bad.md").display()
+        ),
+        format!(
+            "{}:1: error: file is empty",
+            knowledge.join("empty.md").display()
+        ),
+        format!(
+            "{}:1: error: no heading",
+            knowledge.join("noheading.md").display()
+        ),
+    ] {
         assert!(text.contains(&expected), "missing {expected:?} in:\n{text}");
     }
     // `index` refuses, names the problem, and leaves the served index alone.
@@ -110,7 +153,10 @@ fn check_and_index_name_file_and_line_of_a_broken_article() {
     let out = ws.run(&["index"]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("bad.md:3:"), "{}", stderr(&out));
-    assert_eq!(std::fs::read_to_string(ws.path().join("index/CURRENT")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_to_string(ws.path().join("index/CURRENT")).unwrap(),
+        before
+    );
     // ...and questions are still answered from it.
     let out = ws.run(&["ask", "--json", "what is swedish massage"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();

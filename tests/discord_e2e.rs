@@ -418,7 +418,10 @@ async fn connects_and_registers_guild_commands_with_reindex_admin_gated() {
             .iter()
             .filter_map(|c| c["name"].as_str())
             .collect();
-        assert_eq!(names, ["ask", "reindex", "gaps", "topics", "redflags", "help"]);
+        assert_eq!(
+            names,
+            ["ask", "reindex", "gaps", "topics", "redflags", "help"]
+        );
         let reindex = &put.body[1];
         assert_eq!(
             reindex["default_member_permissions"],

@@ -12,9 +12,17 @@ fn assert_ends_with_safety(engine: &backrub::Engine, answer: &Answer) {
     let safety = &engine.config().safety;
     let disclaimer = safety.disclaimer.trim();
     let advice = safety.red_flag_advice.trim();
-    assert!(text.trim_end().ends_with(&format!("_{disclaimer}_")), "no disclaimer at the end of:\n{text}");
-    let advice_at = text.rfind(advice).unwrap_or_else(|| panic!("no red-flag advice in:\n{text}"));
-    assert!(advice_at < text.rfind(disclaimer).unwrap(), "advice must come before the disclaimer");
+    assert!(
+        text.trim_end().ends_with(&format!("_{disclaimer}_")),
+        "no disclaimer at the end of:\n{text}"
+    );
+    let advice_at = text
+        .rfind(advice)
+        .unwrap_or_else(|| panic!("no red-flag advice in:\n{text}"));
+    assert!(
+        advice_at < text.rfind(disclaimer).unwrap(),
+        "advice must come before the disclaimer"
+    );
 }
 
 #[test]
@@ -22,28 +30,59 @@ fn answers_carry_the_right_section() {
     let ws = Workspace::new();
     let engine = ws.engine();
     let cases = common::jsonl("tests/data/answers.jsonl");
-    assert!(cases.len() >= 40, "need at least 40 questions, have {}", cases.len());
+    assert!(
+        cases.len() >= 40,
+        "need at least 40 questions, have {}",
+        cases.len()
+    );
     let mut failures = Vec::new();
     for case in &cases {
         let question = case["question"].as_str().unwrap();
-        let expect: Vec<&str> = case["expect"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let expect: Vec<&str> = case["expect"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         let answer = engine.ask(question);
         let got: Vec<&str> = answer.passages.iter().map(|p| p.heading.as_str()).collect();
         if !answer.answered || !got.iter().any(|h| expect.contains(h)) {
-            failures.push(format!("{question:?}: expected one of {expect:?}, got {got:?}"));
+            failures.push(format!(
+                "{question:?}: expected one of {expect:?}, got {got:?}"
+            ));
         }
         assert_ends_with_safety(&engine, &answer);
         for p in &answer.passages {
-            assert!(p.path.ends_with(&p.heading), "citation path {:?} must end with its heading", p.path);
-            assert!(p.path.starts_with(&p.article), "citation path {:?} must start with the article", p.path);
-            assert!(answer.to_text().contains(&format!("— {}", p.path)), "citation missing from the reply");
+            assert!(
+                p.path.ends_with(&p.heading),
+                "citation path {:?} must end with its heading",
+                p.path
+            );
+            assert!(
+                p.path.starts_with(&p.article),
+                "citation path {:?} must start with the article",
+                p.path
+            );
+            assert!(
+                answer.to_text().contains(&format!("— {}", p.path)),
+                "citation missing from the reply"
+            );
         }
     }
     // The bar of the answer-engine issue: at least 40 everyday questions answered with the
     // right section. Retrieval quality beyond that is measured by `backrub eval`.
     let passed = cases.len() - failures.len();
-    eprintln!("{passed} of {} questions carry the right section; misses:\n{}", cases.len(), failures.join("\n"));
-    assert!(passed >= 40, "only {passed} of {} questions carry the right section:\n{}", cases.len(), failures.join("\n"));
+    eprintln!(
+        "{passed} of {} questions carry the right section; misses:\n{}",
+        cases.len(),
+        failures.join("\n")
+    );
+    assert!(
+        passed >= 40,
+        "only {passed} of {} questions carry the right section:\n{}",
+        cases.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -59,10 +98,18 @@ fn off_topic_questions_are_declined_with_the_topic_list() {
         "how do i fix a flat tyre on my bike",
     ] {
         let answer = engine.ask(question);
-        assert!(!answer.answered, "{question:?} should be declined, got {:?}", answer.passages.iter().map(|p| &p.path).collect::<Vec<_>>());
+        assert!(
+            !answer.answered,
+            "{question:?} should be declined, got {:?}",
+            answer.passages.iter().map(|p| &p.path).collect::<Vec<_>>()
+        );
         assert!(answer.passages.is_empty());
         let decline = answer.decline.as_deref().expect("a decline says so");
-        assert!(decline.contains("Deep Tissue Massage") || decline.contains("Choosing the Right Massage Techniques"), "decline must list topics: {decline}");
+        assert!(
+            decline.contains("Deep Tissue Massage")
+                || decline.contains("Choosing the Right Massage Techniques"),
+            "decline must list topics: {decline}"
+        );
         assert_ends_with_safety(&engine, &answer);
     }
 }
@@ -98,8 +145,18 @@ fn hostile_and_odd_text_gets_a_normal_reply() {
     }
     let long_answer = engine.ask(&long);
     assert_eq!(long.chars().count(), 10_000);
-    assert!(long_answer.answered, "a long question about deep tissue massage is still answered");
-    assert!(long_answer.cautions.iter().any(|c| c.contains("first 1000 characters")), "{:?}", long_answer.cautions);
+    assert!(
+        long_answer.answered,
+        "a long question about deep tissue massage is still answered"
+    );
+    assert!(
+        long_answer
+            .cautions
+            .iter()
+            .any(|c| c.contains("first 1000 characters")),
+        "{:?}",
+        long_answer.cautions
+    );
 }
 
 #[test]
@@ -115,17 +172,32 @@ fn empty_question_invites_a_real_one() {
 fn long_sections_are_quoted_as_whole_sentences_within_the_limit() {
     let ws = Workspace::new();
     // A long section: the answer sentence is buried in the middle.
-    let filler = "Our clinic opened in a quiet street and has a small waiting room with plants. ".repeat(8);
+    let filler =
+        "Our clinic opened in a quiet street and has a small waiting room with plants. ".repeat(8);
     let article = format!(
         "# Long Article\n\n## Heat Packs\n\n{filler}\n\nA warm heat pack before a massage session can loosen stiff shoulders quickly.\n\n{filler}\n"
     );
     std::fs::write(ws.knowledge("long.md"), article).unwrap();
     let engine = ws.engine();
     let answer = engine.ask("does a warm heat pack help before a session?");
-    let quote = answer.passages.iter().find(|p| p.heading == "Heat Packs").expect("heat packs section quoted");
+    let quote = answer
+        .passages
+        .iter()
+        .find(|p| p.heading == "Heat Packs")
+        .expect("heat packs section quoted");
     let limit = engine.config().answer.max_quote_chars;
-    assert!(quote.text.chars().count() <= limit + 4, "{} chars", quote.text.chars().count());
-    assert!(quote.text.contains("A warm heat pack before a massage session can loosen stiff shoulders quickly."), "{}", quote.text);
+    assert!(
+        quote.text.chars().count() <= limit + 4,
+        "{} chars",
+        quote.text.chars().count()
+    );
+    assert!(
+        quote.text.contains(
+            "A warm heat pack before a massage session can loosen stiff shoulders quickly."
+        ),
+        "{}",
+        quote.text
+    );
 }
 
 #[test]
@@ -137,25 +209,47 @@ fn broken_file_is_reported_and_the_old_index_keeps_serving() {
     let manifest_before = engine.manifest();
 
     // Malformed front matter on line 3.
-    std::fs::write(ws.knowledge("broken.md"), "+++\ntitle = \"Broken\"\ntags = [\"a\",, ]\n+++\n# Broken\n\ntext\n").unwrap();
-    let err = engine.reindex().expect_err("a broken file must fail the rebuild");
+    std::fs::write(
+        ws.knowledge("broken.md"),
+        "+++\ntitle = \"Broken\"\ntags = [\"a\",, ]\n+++\n# Broken\n\ntext\n",
+    )
+    .unwrap();
+    let err = engine
+        .reindex()
+        .expect_err("a broken file must fail the rebuild");
     let problems = err.problems();
-    let bad = problems.iter().find(|p| p.file.ends_with("broken.md")).expect("the broken file is named");
+    let bad = problems
+        .iter()
+        .find(|p| p.file.ends_with("broken.md"))
+        .expect("the broken file is named");
     assert_eq!(bad.line, 3, "{bad}");
     assert!(err.to_string().contains("broken.md:3:"), "{err}");
 
     // Still serving the old generation, with the same answers.
     assert_eq!(engine.manifest(), manifest_before);
     let after = engine.ask("is deep tissue massage good for knots?");
-    assert_eq!(after.passages.first().map(|p| &p.path), before.passages.first().map(|p| &p.path));
+    assert_eq!(
+        after.passages.first().map(|p| &p.path),
+        before.passages.first().map(|p| &p.path)
+    );
 
     // A fresh process starting on the broken folder also serves the last good index.
     let restarted = ws.engine();
-    assert_eq!(restarted.manifest().content_hash, manifest_before.content_hash);
-    assert!(restarted.problems().iter().any(|p| p.file.ends_with("broken.md")));
+    assert_eq!(
+        restarted.manifest().content_hash,
+        manifest_before.content_hash
+    );
+    assert!(restarted
+        .problems()
+        .iter()
+        .any(|p| p.file.ends_with("broken.md")));
 
     // Fixing the file makes the rebuild succeed and report the addition.
-    std::fs::write(ws.knowledge("broken.md"), "+++\ntitle = \"Fixed\"\n+++\n# Fixed\n\nHot stones are warmed basalt.\n").unwrap();
+    std::fs::write(
+        ws.knowledge("broken.md"),
+        "+++\ntitle = \"Fixed\"\n+++\n# Fixed\n\nHot stones are warmed basalt.\n",
+    )
+    .unwrap();
     let report = engine.reindex().expect("fixed knowledge rebuilds");
     assert_eq!(report.added, ["broken.md"]);
     assert_eq!(report.passages, manifest_before.passages + 1);
@@ -166,9 +260,16 @@ fn index_is_reused_when_fresh_and_rebuilt_when_stale() {
     let ws = Workspace::new();
     let first = ws.engine().manifest();
     let second = ws.engine().manifest();
-    assert_eq!(first.built_at, second.built_at, "a fresh index is reused, not rebuilt");
+    assert_eq!(
+        first.built_at, second.built_at,
+        "a fresh index is reused, not rebuilt"
+    );
     assert_eq!(first, second);
-    std::fs::write(ws.knowledge("extra.md"), "# Extra\n\nHot stone massage uses warmed stones.\n").unwrap();
+    std::fs::write(
+        ws.knowledge("extra.md"),
+        "# Extra\n\nHot stone massage uses warmed stones.\n",
+    )
+    .unwrap();
     let third = ws.engine().manifest();
     assert_ne!(third.content_hash, first.content_hash);
     assert_eq!(third.passages, first.passages + 1);
@@ -187,8 +288,19 @@ fn section_keywords_match_as_phrases_and_are_never_quoted() {
     let answer = engine.ask("can you put rocks on my spine?");
     let first = answer.passages.first().expect("answered");
     assert_eq!(first.heading, "Basalt Stones");
-    assert!(!answer.to_text().contains("rocks on my spine"), "keywords must not be quoted");
+    assert!(
+        !answer.to_text().contains("rocks on my spine"),
+        "keywords must not be quoted"
+    );
     // One word of a phrase is not the phrase: the weather is off-topic.
     let weather = engine.ask("what's the weather like tomorrow");
-    assert!(!weather.answered, "{:?}", weather.passages.iter().map(|p| &p.heading).collect::<Vec<_>>());
+    assert!(
+        !weather.answered,
+        "{:?}",
+        weather
+            .passages
+            .iter()
+            .map(|p| &p.heading)
+            .collect::<Vec<_>>()
+    );
 }

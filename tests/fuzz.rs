@@ -27,8 +27,38 @@ fn engine() -> &'static Engine {
 /// Text built from the pieces that break naive query handling, plus anything.
 fn hostile_text() -> impl Strategy<Value = String> {
     let pieces = prop::sample::select(vec![
-        "\"", ":", "(", ")", "AND", "OR", "NOT", "-", "+", "*", "~", "^", "[", "]", "{", "}", "\\", "/", "@everyone",
-        "<@123>", "massage", "deep tissue", "can't pee", "numb", "no", "but", "🙂", "é", "\u{0}", "\n", " ", "knots",
+        "\"",
+        ":",
+        "(",
+        ")",
+        "AND",
+        "OR",
+        "NOT",
+        "-",
+        "+",
+        "*",
+        "~",
+        "^",
+        "[",
+        "]",
+        "{",
+        "}",
+        "\\",
+        "/",
+        "@everyone",
+        "<@123>",
+        "massage",
+        "deep tissue",
+        "can't pee",
+        "numb",
+        "no",
+        "but",
+        "🙂",
+        "é",
+        "\u{0}",
+        "\n",
+        " ",
+        "knots",
     ]);
     prop_oneof![
         prop::collection::vec(pieces, 0..40).prop_map(|v| v.concat()),
@@ -89,8 +119,14 @@ mod regressions {
 
     #[test]
     fn empty_heading_is_an_error_not_a_nameless_section() {
-        let (_, problems) = parse_article("# Title\n\n##\n\ntext\n", Path::new("f.md"), "f.md", 300);
-        assert!(problems.iter().any(|p| p.is_error() && p.line == 3 && p.message == "empty heading"), "{problems:?}");
+        let (_, problems) =
+            parse_article("# Title\n\n##\n\ntext\n", Path::new("f.md"), "f.md", 300);
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.is_error() && p.line == 3 && p.message == "empty heading"),
+            "{problems:?}"
+        );
     }
 
     #[test]

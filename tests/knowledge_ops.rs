@@ -43,7 +43,11 @@ Smooth basalt stones are heated in water and laid along the back, where their wa
 loosens stiff muscles before the therapist kneads them.\n";
 
 fn admin() -> Invoker {
-    Invoker::Member { user_id: 70, roles: vec![], permissions: MANAGE_GUILD }
+    Invoker::Member {
+        user_id: 70,
+        roles: vec![],
+        permissions: MANAGE_GUILD,
+    }
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -96,12 +100,27 @@ impl Bot {
             .expect("open the engine");
         let engine = Arc::new(engine);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(backrub::discord::run(Arc::clone(&engine), TOKEN.into(), async move {
-            let _ = stopped.await;
-        }));
-        let registered = fake.wait_for_request(|r| r.method == "PUT" && r.path.ends_with("/commands"), WAIT).await;
-        assert!(registered.is_some(), "the bot never registered its commands");
-        Bot { fake, engine, stop: Some(stop), task, dir: dir.to_path_buf() }
+        let task = tokio::spawn(backrub::discord::run(
+            Arc::clone(&engine),
+            TOKEN.into(),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let registered = fake
+            .wait_for_request(|r| r.method == "PUT" && r.path.ends_with("/commands"), WAIT)
+            .await;
+        assert!(
+            registered.is_some(),
+            "the bot never registered its commands"
+        );
+        Bot {
+            fake,
+            engine,
+            stop: Some(stop),
+            task,
+            dir: dir.to_path_buf(),
+        }
     }
 
     /// Resolves the shutdown future and waits for `run` to return cleanly.
@@ -111,7 +130,9 @@ impl Bot {
         let result = tokio::time::timeout(Duration::from_secs(15), &mut self.task)
             .await
             .expect("the bot did not stop within 15 s");
-        result.expect("bot task panicked").expect("bot returned an error");
+        result
+            .expect("bot task panicked")
+            .expect("bot returned an error");
         started.elapsed()
     }
 
@@ -125,13 +146,18 @@ impl Bot {
 
     fn command(&self, name: &str, options: Value, invoker: &Invoker) -> u64 {
         let id = self.fake.next_id();
-        self.fake.send_interaction(fixtures::command_interaction(id, name, options, invoker));
+        self.fake
+            .send_interaction(fixtures::command_interaction(id, name, options, invoker));
         id
     }
 
     async fn callback(&self, id: u64) -> Recorded {
         let path = FakeDiscord::callback_path(id);
-        match self.fake.wait_for_request(|r| r.is("POST", &path), WAIT).await {
+        match self
+            .fake
+            .wait_for_request(|r| r.is("POST", &path), WAIT)
+            .await
+        {
             Some(r) => r,
             None => panic!("no callback for interaction {id}"),
         }
@@ -139,7 +165,11 @@ impl Bot {
 
     async fn edit(&self, id: u64) -> Recorded {
         let path = FakeDiscord::original_path(id);
-        match self.fake.wait_for_request(|r| r.is("PATCH", &path), Duration::from_secs(30)).await {
+        match self
+            .fake
+            .wait_for_request(|r| r.is("PATCH", &path), Duration::from_secs(30))
+            .await
+        {
             Some(r) => r,
             None => panic!("no edit for interaction {id}"),
         }
@@ -147,9 +177,18 @@ impl Bot {
 
     /// `/ask` as a member; the initial response's message (`data`).
     async fn ask(&self, question: &str, user_id: u64) -> Value {
-        let id = self.command("ask", fixtures::ask_options(question, None), &fixtures::member(user_id));
+        let id = self.command(
+            "ask",
+            fixtures::ask_options(question, None),
+            &fixtures::member(user_id),
+        );
         let callback = self.callback(id).await;
-        assert_eq!(callback.body["type"], json!(4), "answered at once: {}", callback.body);
+        assert_eq!(
+            callback.body["type"],
+            json!(4),
+            "answered at once: {}",
+            callback.body
+        );
         callback.body["data"].clone()
     }
 
@@ -161,18 +200,26 @@ impl Bot {
             if pred(&text) {
                 return text;
             }
-            assert!(Instant::now() < deadline, "{what} not seen within {RELOAD_WINDOW:?}; last answer: {text}");
+            assert!(
+                Instant::now() < deadline,
+                "{what} not seen within {RELOAD_WINDOW:?}; last answer: {text}"
+            );
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
 }
 
 async fn scenario(body: impl std::future::Future<Output = ()>) {
-    tokio::time::timeout(SCENARIO_TIMEOUT, body).await.expect("scenario timed out");
+    tokio::time::timeout(SCENARIO_TIMEOUT, body)
+        .await
+        .expect("scenario timed out");
 }
 
 fn description(message: &Value) -> String {
-    message["embeds"][0]["description"].as_str().unwrap_or_default().to_string()
+    message["embeds"][0]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The vote button ids under an answer.
@@ -245,18 +292,24 @@ async fn added_edited_and_deleted_articles_change_answers_within_the_reload_wind
         assert!(!before.contains("Hot Stone Massage"), "{before}");
 
         std::fs::write(bot.knowledge("hot-stones.md"), STONES).unwrap();
-        bot.ask_until(STONES_QUESTION, "the added article", |t| t.contains("Hot Stone Massage › How Hot Stones Work"))
-            .await;
+        bot.ask_until(STONES_QUESTION, "the added article", |t| {
+            t.contains("Hot Stone Massage › How Hot Stones Work")
+        })
+        .await;
 
         let edited = STONES.replace("## How Hot Stones Work", "## Heated Basalt Stones");
         std::fs::write(bot.knowledge("hot-stones.md"), edited).unwrap();
         bot.ask_until(STONES_QUESTION, "the edited heading", |t| {
-            t.contains("Hot Stone Massage › Heated Basalt Stones") && !t.contains("How Hot Stones Work")
+            t.contains("Hot Stone Massage › Heated Basalt Stones")
+                && !t.contains("How Hot Stones Work")
         })
         .await;
 
         std::fs::remove_file(bot.knowledge("hot-stones.md")).unwrap();
-        bot.ask_until(STONES_QUESTION, "the deletion", |t| !t.contains("Hot Stone Massage")).await;
+        bot.ask_until(STONES_QUESTION, "the deletion", |t| {
+            !t.contains("Hot Stone Massage")
+        })
+        .await;
         bot.stop().await;
     })
     .await;
@@ -268,17 +321,29 @@ async fn asks_from_several_tasks_never_fail_while_the_index_is_rebuilt() {
         let dir = tempfile::tempdir().unwrap();
         // Rebuilds come from /reindex here, so the watcher stays out of the timing.
         let bot = Arc::new(Bot::start(dir.path(), |c| c.reload.watch = false).await);
-        let advice: String = bot.engine.config().safety.red_flag_advice.trim().chars().take(40).collect();
+        let advice: String = bot
+            .engine
+            .config()
+            .safety
+            .red_flag_advice
+            .trim()
+            .chars()
+            .take(40)
+            .collect();
         let rebuilding = Arc::new(AtomicBool::new(true));
         let askers: Vec<_> = (0..6u64)
             .map(|task| {
-                let (bot, rebuilding, advice) = (Arc::clone(&bot), Arc::clone(&rebuilding), advice.clone());
+                let (bot, rebuilding, advice) =
+                    (Arc::clone(&bot), Arc::clone(&rebuilding), advice.clone());
                 tokio::spawn(async move {
                     let mut answered = 0;
                     while rebuilding.load(Ordering::SeqCst) || answered < 5 {
                         let message = bot.ask(QUESTION, 100 + task).await;
                         let text = description(&message);
-                        assert!(text.contains("\n> ") || text.starts_with("> "), "no passage: {text}");
+                        assert!(
+                            text.contains("\n> ") || text.starts_with("> "),
+                            "no passage: {text}"
+                        );
                         assert!(text.contains(&advice), "no advice: {text}");
                         answered += 1;
                     }
@@ -288,10 +353,19 @@ async fn asks_from_several_tasks_never_fail_while_the_index_is_rebuilt() {
             .collect();
         for round in 0..3 {
             // Each rebuild has something to do.
-            std::fs::write(bot.knowledge("hot-stones.md"), STONES.replace("smooth", &format!("smooth ({round})"))).unwrap();
+            std::fs::write(
+                bot.knowledge("hot-stones.md"),
+                STONES.replace("smooth", &format!("smooth ({round})")),
+            )
+            .unwrap();
             let id = bot.command("reindex", json!([]), &admin());
             let edit = bot.edit(id).await;
-            assert_eq!(edit.body["embeds"][0]["title"], json!("Index rebuilt"), "{}", edit.body);
+            assert_eq!(
+                edit.body["embeds"][0]["title"],
+                json!("Index rebuilt"),
+                "{}",
+                edit.body
+            );
         }
         rebuilding.store(false, Ordering::SeqCst);
         let mut total = 0;
@@ -303,7 +377,11 @@ async fn asks_from_several_tasks_never_fail_while_the_index_is_rebuilt() {
             .fake
             .requests()
             .iter()
-            .filter(|r| r.body["data"]["content"].as_str().is_some_and(|c| c.starts_with("Sorry")))
+            .filter(|r| {
+                r.body["data"]["content"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with("Sorry"))
+            })
             .count();
         assert_eq!(apologies, 0, "no reply may fail during a rebuild");
         Arc::into_inner(bot).expect("askers are done").stop().await;
@@ -316,14 +394,20 @@ async fn a_broken_file_keeps_the_old_answers_and_is_reported() {
     scenario(async {
         let logs = captured_logs();
         let dir = tempfile::tempdir().unwrap();
-        copy_dir(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge"), &dir.path().join("knowledge"));
+        copy_dir(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("knowledge"),
+            &dir.path().join("knowledge"),
+        );
         std::fs::write(dir.path().join("knowledge/hot-stones.md"), STONES).unwrap();
         let bot = Bot::start(dir.path(), |_| {}).await;
         let old = "Hot Stone Massage › How Hot Stones Work";
         assert!(description(&bot.ask(STONES_QUESTION, 72).await).contains(old));
 
         // Broken front matter on line 2, and a new heading that must not be served.
-        let broken = format!("+++\ntitle = = \"Hot Stones\"\n+++\n{}", STONES.replace("How Hot Stones Work", "Never Served"));
+        let broken = format!(
+            "+++\ntitle = = \"Hot Stones\"\n+++\n{}",
+            STONES.replace("How Hot Stones Work", "Never Served")
+        );
         std::fs::write(bot.knowledge("hot-stones.md"), broken).unwrap();
         eventually("the failed reload in the log", || {
             let text = String::from_utf8_lossy(&logs.lock().unwrap()).to_string();
@@ -331,14 +415,23 @@ async fn a_broken_file_keeps_the_old_answers_and_is_reported() {
         })
         .await;
         let text = description(&bot.ask(STONES_QUESTION, 72).await);
-        assert!(text.contains(old) && !text.contains("Never Served"), "the old knowledge serves: {text}");
+        assert!(
+            text.contains(old) && !text.contains("Never Served"),
+            "the old knowledge serves: {text}"
+        );
 
         // The admin who asks for a rebuild is told where the problem is.
         let id = bot.command("reindex", json!([]), &admin());
         let edit = bot.edit(id).await;
-        assert_eq!(edit.body["embeds"][0]["title"], json!("Rebuild failed: the previous index is still serving"));
+        assert_eq!(
+            edit.body["embeds"][0]["title"],
+            json!("Rebuild failed: the previous index is still serving")
+        );
         let report = description(&edit.body);
-        assert!(report.contains("hot-stones.md:2: error: front matter"), "{report}");
+        assert!(
+            report.contains("hot-stones.md:2: error: front matter"),
+            "{report}"
+        );
         assert!(description(&bot.ask(STONES_QUESTION, 72).await).contains(old));
         bot.stop().await;
     })
@@ -351,7 +444,10 @@ async fn a_declined_question_is_logged_survives_a_restart_and_gaps_is_for_admins
         let dir = tempfile::tempdir().unwrap();
         let bot = Bot::start(dir.path(), |c| c.reload.watch = false).await;
         let declined = bot.ask(OFF_TOPIC, 73).await;
-        assert!(vote_ids(&declined).is_empty(), "no vote buttons without a passage");
+        assert!(
+            vote_ids(&declined).is_empty(),
+            "no vote buttons without a passage"
+        );
         bot.ask(QUESTION, 73).await; // answered well: not a gap
         let db = bot.db();
         bot.stop().await;
@@ -359,21 +455,42 @@ async fn a_declined_question_is_logged_survives_a_restart_and_gaps_is_for_admins
         let log = GapLog::open(&db, false).unwrap();
         let gaps = log.top_gaps(10).unwrap();
         assert_eq!(gaps.len(), 1, "{gaps:?}");
-        assert_eq!(gaps[0].question, "which telescope should i buy for astronomy");
-        assert_eq!((gaps[0].declined, gaps[0].example.as_deref()), (1, None), "no verbatim text by default");
+        assert_eq!(
+            gaps[0].question,
+            "which telescope should i buy for astronomy"
+        );
+        assert_eq!(
+            (gaps[0].declined, gaps[0].example.as_deref()),
+            (1, None),
+            "no verbatim text by default"
+        );
         drop(log);
 
         let bot = Bot::start(dir.path(), |c| c.reload.watch = false).await;
         let id = bot.command("gaps", json!([]), &fixtures::member(74));
         let refused = bot.callback(id).await;
-        assert!(refused.body["data"]["content"].as_str().unwrap().contains("Only server admins"));
-        assert!(refused.body["data"]["embeds"].as_array().is_none_or(Vec::is_empty), "nothing leaked");
+        assert!(refused.body["data"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Only server admins"));
+        assert!(
+            refused.body["data"]["embeds"]
+                .as_array()
+                .is_none_or(Vec::is_empty),
+            "nothing leaked"
+        );
 
         let id = bot.command("gaps", json!([]), &admin());
         let shown = bot.callback(id).await;
-        assert_eq!(shown.body["data"]["flags"].as_u64().unwrap_or(0) & EPHEMERAL, EPHEMERAL);
+        assert_eq!(
+            shown.body["data"]["flags"].as_u64().unwrap_or(0) & EPHEMERAL,
+            EPHEMERAL
+        );
         let text = description(&shown.body["data"]);
-        assert!(text.contains("1× which telescope should i buy for astronomy"), "kept across the restart: {text}");
+        assert!(
+            text.contains("1× which telescope should i buy for astronomy"),
+            "kept across the restart: {text}"
+        );
         assert!(text.contains("Worst-rated passages"), "{text}");
         bot.stop().await;
     })
@@ -396,17 +513,30 @@ async fn votes_are_counted_against_the_quoted_passage_and_worst_ones_shown() {
         let message_id = bot.fake.next_id();
         for (user, id) in [(76, down), (77, down), (78, up)] {
             let press = bot.fake.next_id();
-            bot.fake.send_interaction(fixtures::component_interaction(press, id, message_id, &fixtures::member(user)));
+            bot.fake.send_interaction(fixtures::component_interaction(
+                press,
+                id,
+                message_id,
+                &fixtures::member(user),
+            ));
             let thanks = bot.callback(press).await;
             assert_eq!(thanks.body["type"], json!(4));
-            assert_eq!(thanks.body["data"]["flags"].as_u64().unwrap_or(0) & EPHEMERAL, EPHEMERAL);
-            assert!(thanks.body["data"]["content"].as_str().unwrap().starts_with("Thanks"));
+            assert_eq!(
+                thanks.body["data"]["flags"].as_u64().unwrap_or(0) & EPHEMERAL,
+                EPHEMERAL
+            );
+            assert!(thanks.body["data"]["content"]
+                .as_str()
+                .unwrap()
+                .starts_with("Thanks"));
             assert_eq!(thanks.body["data"]["allowed_mentions"]["parse"], json!([]));
         }
         let db = bot.db();
         eventually("three votes recorded", || {
             let log = GapLog::open(&db, false).unwrap();
-            log.votes(&passage).unwrap().is_some_and(|v| (v.up, v.down) == (1, 2))
+            log.votes(&passage)
+                .unwrap()
+                .is_some_and(|v| (v.up, v.down) == (1, 2))
         })
         .await;
 
@@ -425,7 +555,11 @@ async fn shutdown_finishes_a_reply_in_flight_and_flushes_the_gap_log() {
         let bot = Bot::start(dir.path(), |c| c.reload.watch = false).await;
         let id = bot.fake.next_id();
         // The reply reaches Discord but its answer takes 1.5 s: it is in flight at shutdown.
-        bot.fake.delay_next(&format!("/interactions/{id}/"), 1, Duration::from_millis(1500));
+        bot.fake.delay_next(
+            &format!("/interactions/{id}/"),
+            1,
+            Duration::from_millis(1500),
+        );
         bot.fake.send_interaction(fixtures::command_interaction(
             id,
             "ask",
@@ -435,11 +569,18 @@ async fn shutdown_finishes_a_reply_in_flight_and_flushes_the_gap_log() {
         bot.callback(id).await;
         let db = bot.db();
         let took = bot.stop().await;
-        assert!(took >= Duration::from_millis(1000), "shutdown did not wait for the reply ({took:?})");
+        assert!(
+            took >= Duration::from_millis(1000),
+            "shutdown did not wait for the reply ({took:?})"
+        );
         // The gap is written only after the reply succeeded, and the log was flushed: the
         // write-ahead log is empty.
         let wal = db.with_file_name("gaps.sqlite3-wal");
-        assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0, "WAL not checkpointed");
+        assert_eq!(
+            std::fs::metadata(&wal).map_or(0, |m| m.len()),
+            0,
+            "WAL not checkpointed"
+        );
         let log = GapLog::open(&db, false).unwrap();
         assert_eq!(log.top_gaps(5).unwrap()[0].declined, 1);
     })

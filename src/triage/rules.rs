@@ -77,12 +77,17 @@ pub(crate) struct LazyRegex {
 
 impl LazyRegex {
     fn new(pattern: &str) -> LazyRegex {
-        LazyRegex { source: pattern.to_string(), regex: OnceLock::new() }
+        LazyRegex {
+            source: pattern.to_string(),
+            regex: OnceLock::new(),
+        }
     }
 
     /// The compiled pattern (`None` only if it validated but cannot compile, e.g. too large).
     pub fn get(&self) -> Option<&Regex> {
-        self.regex.get_or_init(|| compile(&self.source).ok()).as_ref()
+        self.regex
+            .get_or_init(|| compile(&self.source).ok())
+            .as_ref()
     }
 }
 
@@ -258,7 +263,10 @@ impl Ctx<'_> {
             }
             Ok(_) => Some(LazyRegex::new(pattern)),
             Err(detail) => {
-                self.error(span, format!("invalid regex `{pattern}` in {what}: {detail}"));
+                self.error(
+                    span,
+                    format!("invalid regex `{pattern}` in {what}: {detail}"),
+                );
                 None
             }
         }
@@ -294,7 +302,14 @@ fn validate(pattern: &str) -> Result<regex_syntax::hir::Hir, String> {
         .utf8(true)
         .build()
         .parse(&whole_words(pattern))
-        .map_err(|e| e.to_string().lines().last().unwrap_or_default().trim().to_string())
+        .map_err(|e| {
+            e.to_string()
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        })
 }
 
 /// Join several validated patterns into one alternation.

@@ -655,7 +655,12 @@ pub mod fixtures {
 
     /// A button press (INTERACTION_CREATE type 3) on message `message_id` sent by the bot;
     /// `custom_id` is the pressed button's (token: [`token`]`(id)`).
-    pub fn component_interaction(id: u64, custom_id: &str, message_id: u64, invoker: &Invoker) -> Value {
+    pub fn component_interaction(
+        id: u64,
+        custom_id: &str,
+        message_id: u64,
+        invoker: &Invoker,
+    ) -> Value {
         let mut interaction = command_interaction(id, "unused", json!([]), invoker);
         let guild = matches!(invoker, Invoker::Member { .. });
         interaction["type"] = json!(3);
