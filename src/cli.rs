@@ -287,12 +287,35 @@ fn run_bot(config: Config) -> anyhow::Result<ExitCode> {
         .ok()
         .filter(|t| !t.trim().is_empty())
         .context("DISCORD_TOKEN is not set: the bot token comes from the environment only")?;
+    log_panics_privately(config.discord.log_message_text);
     let engine = std::sync::Arc::new(open_engine(config)?);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(crate::discord::run(engine, token, shutdown_signal()))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Replaces Rust's default panic output (the panic message on stderr) with a log line that
+/// gives the location only: a panic's message can quote the text being processed, which is
+/// someone's health question. With `log_message_text` the message is logged too. The
+/// adapter still catches the panic and apologises to the user.
+#[cfg(feature = "discord")]
+fn log_panics_privately(log_message_text: bool) {
+    std::panic::set_hook(Box::new(move |info| {
+        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        if log_message_text {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            tracing::error!(%location, %message, "panic");
+        } else {
+            tracing::error!(%location, "panic (message withheld: it may quote a question)");
+        }
+    }));
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
