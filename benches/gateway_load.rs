@@ -64,7 +64,7 @@ const GRACE: Duration = Duration::from_secs(10);
 /// Far above what any simulated user sends: the limiter runs but never refuses.
 const RATE_LIMIT_MAX: u32 = 1_000_000;
 /// Seed for question choice and pauses (runs are repeatable).
-const SEED: u64 = 0x6261_636b_7275_62;
+const SEED: u64 = 0x0062_6163_6b72_7562;
 /// First simulated user id (users are `USER_BASE..USER_BASE + users`).
 const USER_BASE: u64 = 300_000_000_000_000_000;
 

@@ -303,7 +303,10 @@ fn run_bot(config: Config) -> anyhow::Result<ExitCode> {
 #[cfg(feature = "discord")]
 fn log_panics_privately(log_message_text: bool) {
     std::panic::set_hook(Box::new(move |info| {
-        let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         if log_message_text {
             let payload = info.payload();
             let message = payload

@@ -263,7 +263,11 @@ impl Engine {
         let search_text = prefix_chars(question, limits.max_question_chars);
         let truncated_to =
             (search_text.len() < question.len()).then_some(limits.max_question_chars);
-        let retrieval = served.retriever.search(&served.index, search_text);
+        // The quoted passages and a few runners-up for the second-passage rule.
+        let keep = self.config.answer.max_passages + 3;
+        let retrieval = served
+            .retriever
+            .search_top(&served.index, search_text, keep);
         let ctx = Context {
             answer: &self.config.answer,
             safety: &self.config.safety,

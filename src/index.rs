@@ -28,7 +28,7 @@ use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy};
 use crate::knowledge::{Knowledge, Topic};
 
 /// Bumped whenever the schema or the analyzers change, so old indexes are rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// Name of the stemming analyzer registered on every index.
 pub const EN_STEM: &str = "backrub_en";
@@ -65,6 +65,9 @@ pub struct Fields {
     pub line: Field,
     /// The section's lay keywords, comma-separated (indexed, stemmed, stored).
     pub keywords: Field,
+    /// Ranking's precomputed view of the passage (stored only; see
+    /// [`crate::retrieve::PassageAnalyzer`]).
+    pub analysis: Field,
     /// Heading path and text as unstemmed words (indexed only): the vocabulary typo fixes
     /// are looked up in, so a misspelling is compared with words as they are written.
     pub words: Field,
@@ -86,6 +89,7 @@ pub fn schema() -> (Schema, Fields) {
         path: builder.add_text_field("path", text.clone()),
         body: builder.add_text_field("body", text.clone()),
         keywords: builder.add_text_field("keywords", text),
+        analysis: builder.add_text_field("analysis", STORED),
         line: builder.add_u64_field("line", NumericOptions::default().set_stored()),
         words: builder.add_text_field(
             "words",
@@ -370,7 +374,9 @@ fn write_generation(dir: &Path, knowledge: &Knowledge) -> Result<(), IndexError>
     register_tokenizers(&index);
     let mut writer: IndexWriter = index.writer(WRITER_HEAP_BYTES)?;
     let mut passages = 0;
+    let mut analyzer = crate::retrieve::PassageAnalyzer::default();
     for p in knowledge.passages() {
+        let analysis = analyzer.analyze(p.heading(), &p.path(), &p.body, &p.keywords);
         writer.add_document(doc!(
             f.article => p.article.as_str(),
             f.file => p.file.as_str(),
@@ -380,6 +386,7 @@ fn write_generation(dir: &Path, knowledge: &Knowledge) -> Result<(), IndexError>
             f.body => p.body.as_str(),
             f.line => p.line as u64,
             f.keywords => p.keywords.join(", "),
+            f.analysis => analysis,
             f.words => p.path(),
             f.words => p.body.as_str(),
             f.words => p.keywords.join(", "),

@@ -28,7 +28,7 @@ use crate::index::{plain_analyzer, stem_analyzer, OpenIndex};
 use crate::synonyms::Synonyms;
 
 /// Candidates fetched from BM25 before re-scoring by coverage.
-const CANDIDATES: usize = 20;
+const CANDIDATES: usize = 15;
 
 /// At most this many words of a question are considered.
 const MAX_WORDS: usize = 120;
@@ -467,6 +467,112 @@ impl Concept {
     }
 }
 
+/// What ranking needs to know about a passage, computed once when the index is built and
+/// stored with it, so a question stems its own words and nothing else.
+///
+/// Stored as text, one item per line: the own heading's stems (sorted, unique); the stems of
+/// heading, path and body (sorted, unique); then each keyword phrase as `content|all`
+/// (its content stems, then all its stems).
+pub struct PassageAnalyzer {
+    plain: TextAnalyzer,
+    stem: TextAnalyzer,
+    function_words: HashSet<&'static str>,
+}
+
+impl Default for PassageAnalyzer {
+    fn default() -> PassageAnalyzer {
+        PassageAnalyzer {
+            plain: plain_analyzer(),
+            stem: stem_analyzer(),
+            function_words: FUNCTION_WORDS.iter().copied().collect(),
+        }
+    }
+}
+
+fn sorted_unique(mut stems: Vec<String>) -> String {
+    stems.sort_unstable();
+    stems.dedup();
+    stems.join(" ")
+}
+
+impl PassageAnalyzer {
+    fn stems(&mut self, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut stream = self.stem.token_stream(text);
+        while let Some(token) = stream.next() {
+            out.push(token.text.clone());
+        }
+        out
+    }
+
+    /// The stored analysis of one passage.
+    pub fn analyze(
+        &mut self,
+        heading: &str,
+        path: &str,
+        body: &str,
+        keywords: &[String],
+    ) -> String {
+        let own = self.stems(heading);
+        let mut all = self.stems(path);
+        all.extend(self.stems(body));
+        all.extend(own.iter().cloned());
+        let mut out = format!("{}\n{}", sorted_unique(own), sorted_unique(all));
+        for phrase in keywords {
+            let mut content = Vec::new();
+            let mut every = Vec::new();
+            let mut words = Vec::new();
+            {
+                let mut stream = self.plain.token_stream(phrase);
+                while let Some(token) = stream.next() {
+                    words.push(token.text.clone());
+                }
+            }
+            for word in words {
+                let Some(stem) = self.stems(&word).pop() else {
+                    continue;
+                };
+                if !self.function_words.contains(word.as_str()) {
+                    content.push(stem.clone());
+                }
+                every.push(stem);
+            }
+            if !content.is_empty() {
+                out.push_str(&format!("\n{}|{}", content.join(" "), every.join(" ")));
+            }
+        }
+        out
+    }
+}
+
+/// A stored analysis, borrowed from its document's text.
+struct Analysis<'a> {
+    own: Vec<&'a str>,
+    all: Vec<&'a str>,
+    phrases: Vec<(Vec<&'a str>, Vec<&'a str>)>,
+}
+
+impl<'a> Analysis<'a> {
+    fn parse(text: &'a str) -> Analysis<'a> {
+        let mut lines = text.split('\n');
+        let words = |line: Option<&'a str>| -> Vec<&'a str> {
+            line.unwrap_or("")
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .collect()
+        };
+        let own = words(lines.next());
+        let all = words(lines.next());
+        let phrases = lines
+            .filter_map(|line| {
+                let (content, every) = line.split_once('|')?;
+                Some((content.split(' ').collect(), every.split(' ').collect()))
+            })
+            .collect();
+        Analysis { own, all, phrases }
+    }
+}
+
 /// A passage found for a question.
 #[derive(Debug, Clone)]
 pub struct Hit {
@@ -629,6 +735,12 @@ impl Retriever {
 
     /// Finds the passages for `question`. Never fails: index trouble gives no hits.
     pub fn search(&self, index: &OpenIndex, question: &str) -> Retrieval {
+        self.search_top(index, question, CANDIDATES)
+    }
+
+    /// Like [`Retriever::search`], loading the stored text of the `keep` best hits only
+    /// (answering needs a few; evaluation wants the whole ranking).
+    pub fn search_top(&self, index: &OpenIndex, question: &str, keep: usize) -> Retrieval {
         let searcher = index.reader.searcher();
         let mut concepts = self.concepts(question);
         self.resolve(&searcher, index, &mut concepts);
@@ -641,7 +753,7 @@ impl Retriever {
             }
         }
         let hits = self
-            .rank(&searcher, index, &concepts, &said)
+            .rank(&searcher, index, &concepts, &said, keep)
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "search failed");
                 Vec::new()
@@ -801,6 +913,7 @@ impl Retriever {
         index: &OpenIndex,
         concepts: &[Concept],
         said: &HashSet<String>,
+        keep: usize,
     ) -> tantivy::Result<Vec<Hit>> {
         let f = index.fields;
         let n = searcher.num_docs().max(1) as f32;
@@ -869,58 +982,52 @@ impl Retriever {
             .unwrap_or(1.0)
             .max(f32::EPSILON);
         let specific_weight = ((n + 0.5) / 1.5 + 1.0).ln() * SPECIFIC_SHARE;
-        let mut hits = Vec::with_capacity(top.len());
+        // Score every candidate from its precomputed analysis (a fast-field read, no stored
+        // document), then load the stored text of the `keep` best only.
+        struct Scored {
+            address: DocAddress,
+            bm25: f32,
+            coverage: f32,
+            covered: Vec<usize>,
+            heading_coverage: f32,
+            anchored: bool,
+            score: f32,
+        }
+        let mut scored = Vec::with_capacity(top.len());
         for (bm25, address) in top {
             let doc: TantivyDocument = searcher.doc(address)?;
-            let text = |field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            let (heading, path, body, keywords) = (
-                text(f.heading),
-                text(f.path),
-                text(f.body),
-                text(f.keywords),
-            );
+            let text = doc
+                .get_first(f.analysis)
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let analysis = Analysis::parse(text);
             // A section's own name: its heading, and those of its keyword phrases the
             // question says in full (a keyword is a phrase: "under the weather" must not make
-            // every question about the weather match).
-            let mut own: HashSet<String> = self.stems(&heading).into_iter().collect();
-            // A phrase matches when the question says all of its content words (its function
-            // words may be phrased any other way); it earns credit for every word the question
-            // also says, function words included, since those carry the intent ("why does
-            // my back hurt" is about causes, "how does my back hurt" is not).
+            // every question about the weather match). A phrase matches when the question
+            // says all of its content words (its function words may be phrased any other
+            // way); it earns credit for every word the question also says, function words
+            // included, since those carry the intent ("why does my back hurt" is about
+            // causes, "how does my back hurt" is not).
+            let mut matched: Vec<&str> = Vec::new();
             let mut phrase_credit = 0usize;
-            for phrase in keywords.split(',') {
-                let words = self.words(phrase);
-                let content: Vec<&String> = words
-                    .iter()
-                    .filter(|(plain, _)| !self.function_words.contains(plain.as_str()))
-                    .map(|(_, stem)| stem)
-                    .collect();
-                if !content.is_empty() && content.iter().all(|s| said.contains(*s)) {
-                    let said_words = words.iter().filter(|(_, stem)| said.contains(stem)).count();
-                    phrase_credit = phrase_credit.max(said_words);
-                    own.extend(content.into_iter().cloned());
+            for (content, every) in &analysis.phrases {
+                if content.iter().all(|s| said.contains(*s)) {
+                    phrase_credit =
+                        phrase_credit.max(every.iter().filter(|s| said.contains(**s)).count());
+                    matched.extend(content.iter().copied());
                 }
             }
-            let present: HashSet<String> = self
-                .stems(&path)
-                .into_iter()
-                .chain(self.stems(&body))
-                .chain(own.iter().cloned())
-                .collect();
+            let own = |s: &str| analysis.own.binary_search(&s).is_ok() || matched.contains(&s);
+            let present = |s: &str| analysis.all.binary_search(&s).is_ok() || matched.contains(&s);
             let (mut covered, mut credit, mut heading_credit, mut anchored) =
                 (Vec::new(), 0.0, 0.0, false);
             for (i, concept) in concepts.iter().enumerate().filter(|(_, c)| c.known) {
-                if let Some(w) = concept.found_in(|s| present.contains(s)) {
+                if let Some(w) = concept.found_in(present) {
                     covered.push(i);
                     credit += concept.weight * w;
                     anchored |= concept.weight < specific_weight;
                 }
-                if let Some(w) = concept.found_in(|s| own.contains(s)) {
+                if let Some(w) = concept.found_in(own) {
                     heading_credit += concept.weight * w;
                 }
             }
@@ -930,14 +1037,8 @@ impl Retriever {
                 + HEADING_WEIGHT * heading_coverage
                 + BM25_WEIGHT * bm25 / max_bm25
                 + PHRASE_WEIGHT * phrase_credit.min(PHRASE_FULL) as f32 / PHRASE_FULL as f32;
-            hits.push(Hit {
-                article: text(f.article),
-                file: text(f.file),
-                source: text(f.source),
-                heading,
-                path,
-                body,
-                line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
+            scored.push(Scored {
+                address,
                 bm25,
                 coverage,
                 covered,
@@ -946,7 +1047,32 @@ impl Retriever {
                 score,
             });
         }
-        hits.sort_by(|a, b| b.score.total_cmp(&a.score));
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score));
+        let mut hits = Vec::with_capacity(keep.min(scored.len()));
+        for s in scored.into_iter().take(keep) {
+            let doc: TantivyDocument = searcher.doc(s.address)?;
+            let text = |field| {
+                doc.get_first(field)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            hits.push(Hit {
+                article: text(f.article),
+                file: text(f.file),
+                source: text(f.source),
+                heading: text(f.heading),
+                path: text(f.path),
+                body: text(f.body),
+                line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
+                bm25: s.bm25,
+                coverage: s.coverage,
+                covered: s.covered,
+                heading_coverage: s.heading_coverage,
+                anchored: s.anchored,
+                score: s.score,
+            });
+        }
         Ok(hits)
     }
 }
