@@ -10,23 +10,16 @@
 mod support;
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backrub::config::Config;
-use backrub::discord::DiscordError;
-use backrub::engine::Engine;
 use serde_json::{json, Value};
 use support::fake_discord::fixtures::{self, Invoker};
 use support::fake_discord::{
     FakeDiscord, Recorded, APPLICATION_ID, BOT_USER_ID, CHANNEL_ID, GUILD_ID,
 };
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// The repository's config file; the tests override paths and `[discord]` settings.
-const CONFIG_FILE: &str = "config.toml";
 const TOKEN: &str = "test-token";
 const ADMIN_ROLE_ID: u64 = 500_000_000_000_000_001;
 /// Hard limit per scenario: nothing may hang the test run.
@@ -39,105 +32,20 @@ const QUESTION: &str = "Is deep tissue massage good for lower back pain?";
 const RED_FLAG_QUESTION: &str =
     "Since yesterday my lower back hurts, I can't pee and I have numbness around my groin and inner thighs";
 
-/// A running bot connected to its own fake Discord.
-struct Bot {
-    fake: FakeDiscord,
-    engine: Arc<Engine>,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), DiscordError>>,
-    _dir: tempfile::TempDir,
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("read {}: {e}", from.display()))
-    {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// Loads the repository config, points it at a temporary copy of the knowledge and a fresh
-/// index folder, and at `fake`; `tweak` adjusts the rest.
-fn test_config(fake: &FakeDiscord, dir: &Path, tweak: impl FnOnce(&mut Config)) -> Config {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut config = Config::load(&root.join(CONFIG_FILE)).expect("load config.toml");
-    let knowledge = if config.knowledge_dir.is_absolute() {
-        config.knowledge_dir.clone()
-    } else {
-        root.join(&config.knowledge_dir)
-    };
-    copy_dir(&knowledge, &dir.join("knowledge"));
-    config.knowledge_dir = dir.join("knowledge");
-    config.index_dir = dir.join("index");
-    config.gaps.db_path = dir.join("gaps.sqlite3");
-    config.reload.watch = false;
-    config.discord.proxy_url = Some(fake.http_url());
-    config.discord.guild_id = Some(GUILD_ID);
-    config.discord.admin_role_ids = vec![ADMIN_ROLE_ID];
-    config.discord.shards = serde_json::from_value(json!("auto")).unwrap();
-    config.discord.rate_limit.max_requests = 1000;
-    config.discord.rate_limit.per_seconds = 60;
-    config.discord.log_message_text = false;
-    tweak(&mut config);
-    config
-}
+use support::bot::TestBot as Bot;
 
 impl Bot {
     async fn start() -> Bot {
         Bot::start_with(|_| {}).await
     }
 
-    /// Starts a fake, an engine and the bot, and waits until the bot registered its commands
-    /// (its READY handler ran: it is ready for events).
+    /// The shared test bot, with the admin role of these tests configured.
     async fn start_with(tweak: impl FnOnce(&mut Config)) -> Bot {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let config = test_config(&fake, dir.path(), tweak);
-        let engine = tokio::task::spawn_blocking(move || Engine::open(config))
-            .await
-            .unwrap()
-            .expect("open the engine on the test knowledge");
-        let engine = Arc::new(engine);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(backrub::discord::run(
-            Arc::clone(&engine),
-            TOKEN.to_string(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        let registered = fake
-            .wait_for_request(|r| r.method == "PUT" && r.path.ends_with("/commands"), WAIT)
-            .await;
-        assert!(
-            registered.is_some(),
-            "the bot never registered its commands; requests: {:#?}",
-            fake.requests()
-        );
-        Bot {
-            fake,
-            engine,
-            stop: Some(stop),
-            task,
-            _dir: dir,
-        }
-    }
-
-    /// Stops the bot through its shutdown future and checks it returned cleanly.
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let result = tokio::time::timeout(WAIT, &mut self.task)
-            .await
-            .expect("bot did not stop within 10 s");
-        result
-            .expect("bot task panicked")
-            .expect("bot returned an error");
+        Bot::launch(|c| {
+            c.discord.admin_role_ids = vec![ADMIN_ROLE_ID];
+            tweak(c)
+        })
+        .await
     }
 
     fn next_id(&self) -> u64 {

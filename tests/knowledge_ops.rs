@@ -15,16 +15,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backrub::config::Config;
-use backrub::discord::DiscordError;
-use backrub::engine::Engine;
 use backrub::gaps::GapLog;
 use serde_json::{json, Value};
 use support::fake_discord::fixtures::{self, Invoker};
-use support::fake_discord::{FakeDiscord, Recorded, GUILD_ID};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use support::fake_discord::{FakeDiscord, Recorded};
 
-const TOKEN: &str = "test-token";
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
 const WAIT: Duration = Duration::from_secs(10);
 /// How long a change to the knowledge may take to show in answers (debounce is 200 ms).
@@ -50,90 +45,19 @@ fn admin() -> Invoker {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// A running bot on its own fake Discord, over `dir` (knowledge, index and gap log).
-struct Bot {
-    fake: FakeDiscord,
-    engine: Arc<Engine>,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), DiscordError>>,
-    dir: PathBuf,
-}
+use support::bot::{copy_dir, TestBot as Bot};
 
 impl Bot {
-    /// Starts a bot over `dir`: the repository's knowledge is copied there the first time,
-    /// so a second start over the same folder is a restart. The watcher is on (200 ms).
-    async fn start(dir: &Path, tweak: impl FnOnce(&mut Config)) -> Bot {
-        let fake = FakeDiscord::start().await;
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let mut config = Config::load(&root.join("config.toml")).expect("load config.toml");
-        if !dir.join("knowledge").exists() {
-            copy_dir(&config.knowledge_dir, &dir.join("knowledge"));
-        }
-        config.knowledge_dir = dir.join("knowledge");
-        config.index_dir = dir.join("index");
-        config.gaps.db_path = dir.join("gaps.sqlite3");
-        config.gaps.log_questions = false;
-        config.reload.watch = true;
-        config.reload.debounce_ms = 200;
-        config.discord.proxy_url = Some(fake.http_url());
-        config.discord.guild_id = Some(GUILD_ID);
-        config.discord.shards = serde_json::from_value(json!("auto")).unwrap();
-        config.discord.rate_limit.max_requests = 10_000;
-        config.discord.log_message_text = false;
-        tweak(&mut config);
-        let engine = tokio::task::spawn_blocking(move || Engine::open(config))
-            .await
-            .unwrap()
-            .expect("open the engine");
-        let engine = Arc::new(engine);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(backrub::discord::run(
-            Arc::clone(&engine),
-            TOKEN.into(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        let registered = fake
-            .wait_for_request(|r| r.method == "PUT" && r.path.ends_with("/commands"), WAIT)
-            .await;
-        assert!(
-            registered.is_some(),
-            "the bot never registered its commands"
-        );
-        Bot {
-            fake,
-            engine,
-            stop: Some(stop),
-            task,
-            dir: dir.to_path_buf(),
-        }
-    }
-
-    /// Resolves the shutdown future and waits for `run` to return cleanly.
-    async fn stop(mut self) -> Duration {
-        let started = Instant::now();
-        let _ = self.stop.take().unwrap().send(());
-        let result = tokio::time::timeout(Duration::from_secs(15), &mut self.task)
-            .await
-            .expect("the bot did not stop within 15 s");
-        result
-            .expect("bot task panicked")
-            .expect("bot returned an error");
-        started.elapsed()
+    /// The shared test bot over `dir` (a second start over the same folder is a restart),
+    /// with the watcher on (200 ms).
+    async fn start_over(dir: &Path, tweak: impl FnOnce(&mut Config)) -> Bot {
+        Bot::launch_in(dir, |c| {
+            c.reload.watch = true;
+            c.reload.debounce_ms = 200;
+            c.discord.rate_limit.max_requests = 10_000;
+            tweak(c)
+        })
+        .await
     }
 
     fn knowledge(&self, file: &str) -> PathBuf {
@@ -287,7 +211,7 @@ fn component_fixture_deserializes_into_serenity_models() {
 async fn added_edited_and_deleted_articles_change_answers_within_the_reload_window() {
     scenario(async {
         let dir = tempfile::tempdir().unwrap();
-        let bot = Bot::start(dir.path(), |_| {}).await;
+        let bot = Bot::start_over(dir.path(), |_| {}).await;
         let before = description(&bot.ask(STONES_QUESTION, 71).await);
         assert!(!before.contains("Hot Stone Massage"), "{before}");
 
@@ -320,7 +244,7 @@ async fn asks_from_several_tasks_never_fail_while_the_index_is_rebuilt() {
     scenario(async {
         let dir = tempfile::tempdir().unwrap();
         // Rebuilds come from /reindex here, so the watcher stays out of the timing.
-        let bot = Arc::new(Bot::start(dir.path(), |c| c.reload.watch = false).await);
+        let bot = Arc::new(Bot::start_over(dir.path(), |c| c.reload.watch = false).await);
         let advice: String = bot
             .engine
             .config()
@@ -399,7 +323,7 @@ async fn a_broken_file_keeps_the_old_answers_and_is_reported() {
             &dir.path().join("knowledge"),
         );
         std::fs::write(dir.path().join("knowledge/hot-stones.md"), STONES).unwrap();
-        let bot = Bot::start(dir.path(), |_| {}).await;
+        let bot = Bot::start_over(dir.path(), |_| {}).await;
         let old = "Hot Stone Massage › How Hot Stones Work";
         assert!(description(&bot.ask(STONES_QUESTION, 72).await).contains(old));
 
@@ -442,7 +366,7 @@ async fn a_broken_file_keeps_the_old_answers_and_is_reported() {
 async fn a_declined_question_is_logged_survives_a_restart_and_gaps_is_for_admins() {
     scenario(async {
         let dir = tempfile::tempdir().unwrap();
-        let bot = Bot::start(dir.path(), |c| c.reload.watch = false).await;
+        let bot = Bot::start_over(dir.path(), |c| c.reload.watch = false).await;
         let declined = bot.ask(OFF_TOPIC, 73).await;
         assert!(
             vote_ids(&declined).is_empty(),
@@ -466,7 +390,7 @@ async fn a_declined_question_is_logged_survives_a_restart_and_gaps_is_for_admins
         );
         drop(log);
 
-        let bot = Bot::start(dir.path(), |c| c.reload.watch = false).await;
+        let bot = Bot::start_over(dir.path(), |c| c.reload.watch = false).await;
         let id = bot.command("gaps", json!([]), &fixtures::member(74));
         let refused = bot.callback(id).await;
         assert!(refused.body["data"]["content"]
@@ -501,7 +425,7 @@ async fn a_declined_question_is_logged_survives_a_restart_and_gaps_is_for_admins
 async fn votes_are_counted_against_the_quoted_passage_and_worst_ones_shown() {
     scenario(async {
         let dir = tempfile::tempdir().unwrap();
-        let bot = Bot::start(dir.path(), |c| c.reload.watch = false).await;
+        let bot = Bot::start_over(dir.path(), |c| c.reload.watch = false).await;
         let passage = bot.engine.ask(QUESTION).passages[0].path.clone();
         let answer = bot.ask(QUESTION, 75).await;
         let ids = vote_ids(&answer);
@@ -552,7 +476,7 @@ async fn votes_are_counted_against_the_quoted_passage_and_worst_ones_shown() {
 async fn shutdown_finishes_a_reply_in_flight_and_flushes_the_gap_log() {
     scenario(async {
         let dir = tempfile::tempdir().unwrap();
-        let bot = Bot::start(dir.path(), |c| c.reload.watch = false).await;
+        let bot = Bot::start_over(dir.path(), |c| c.reload.watch = false).await;
         let id = bot.fake.next_id();
         // The reply reaches Discord but its answer takes 1.5 s: it is in flight at shutdown.
         bot.fake.delay_next(

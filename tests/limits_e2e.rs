@@ -18,97 +18,25 @@
 mod support;
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use backrub::config::Config;
-use backrub::discord::DiscordError;
-use backrub::engine::Engine;
 use serde_json::{json, Value};
 use support::fake_discord::fixtures::{self, Invoker};
-use support::fake_discord::{FakeDiscord, Recorded, BOT_USER_ID, CHANNEL_ID, GUILD_ID};
-use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
+use support::fake_discord::{FakeDiscord, Recorded, BOT_USER_ID, CHANNEL_ID};
 
-const TOKEN: &str = "test-token";
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
 const WAIT: Duration = Duration::from_secs(10);
 const EPHEMERAL: u64 = 1 << 6;
 
 const QUESTION: &str = "Is deep tissue massage good for lower back pain?";
 
-struct Bot {
-    fake: FakeDiscord,
-    engine: Arc<Engine>,
-    stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<Result<(), DiscordError>>,
-    _dir: tempfile::TempDir,
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
+use support::bot::TestBot as Bot;
 
 impl Bot {
-    /// The repository config on a temporary copy of the knowledge, pointed at a new fake
-    /// Discord; `tweak` sets the limit under test. Waits until commands are registered.
+    /// The shared test bot; `tweak` sets the limit under test.
     async fn start_with(tweak: impl FnOnce(&mut Config)) -> Bot {
-        let fake = FakeDiscord::start().await;
-        let dir = tempfile::tempdir().unwrap();
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-        let mut config = Config::load(&root.join("config.toml")).expect("load config.toml");
-        copy_dir(&config.knowledge_dir, &dir.path().join("knowledge"));
-        config.knowledge_dir = dir.path().join("knowledge");
-        config.index_dir = dir.path().join("index");
-        config.discord.proxy_url = Some(fake.http_url());
-        config.discord.guild_id = Some(GUILD_ID);
-        config.discord.shards = serde_json::from_value(json!("auto")).unwrap();
-        config.discord.rate_limit.max_requests = 1000;
-        config.discord.rate_limit.per_seconds = 60;
-        tweak(&mut config);
-        let engine = tokio::task::spawn_blocking(move || Engine::open(config))
-            .await
-            .unwrap()
-            .expect("open the engine");
-        let engine = Arc::new(engine);
-        let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(backrub::discord::run(
-            Arc::clone(&engine),
-            TOKEN.to_string(),
-            async move {
-                let _ = stopped.await;
-            },
-        ));
-        fake.wait_for_request(|r| r.method == "PUT" && r.path.ends_with("/commands"), WAIT)
-            .await
-            .expect("the bot registered its commands");
-        Bot {
-            fake,
-            engine,
-            stop: Some(stop),
-            task,
-            _dir: dir,
-        }
-    }
-
-    async fn stop(mut self) {
-        let _ = self.stop.take().unwrap().send(());
-        let result = tokio::time::timeout(WAIT, &mut self.task)
-            .await
-            .expect("bot stops");
-        result
-            .expect("bot task panicked")
-            .expect("bot returned an error");
+        Bot::launch(tweak).await
     }
 
     fn ask(&self, question: &str, invoker: &Invoker) -> u64 {
