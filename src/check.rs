@@ -12,8 +12,9 @@ use crate::triage::Rules;
 pub fn check(config: &Config) -> Vec<Problem> {
     let knowledge = knowledge::load_dir(&config.knowledge_dir, config.answer.max_passage_chars);
     let mut problems = knowledge.problems;
-    if let Err(e) = Rules::load(&config.safety.rules_file) {
-        problems.extend(e.problems());
+    match Rules::load(&config.safety.rules_file) {
+        Ok(rules) => problems.extend(rules.warnings().iter().cloned()),
+        Err(e) => problems.extend(e.problems()),
     }
     if let Err(found) = Synonyms::load(&config.synonyms_file()) {
         problems.extend(found);
