@@ -9,12 +9,10 @@
 use std::path::PathBuf;
 
 use backrub::index::{stem_analyzer, IndexStore};
+use backrub::retrieve::bare_query;
 use backrub::{Config, Engine};
 use criterion::{criterion_group, criterion_main, Criterion};
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
-use tantivy::schema::IndexRecordOption;
-use tantivy::Term;
 
 const QUESTIONS: &[&str] = &[
     "Is deep tissue massage good for a stiff lower back?",
@@ -48,22 +46,9 @@ fn bench(c: &mut Criterion) {
         let mut i = 0;
         b.iter(|| {
             i = (i + 1) % QUESTIONS.len();
-            let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-            let mut stream = analyzer.token_stream(QUESTIONS[i]);
-            while let Some(token) = stream.next() {
-                for field in [index.fields.body, index.fields.heading] {
-                    let term = TermQuery::new(
-                        Term::from_field_text(field, &token.text),
-                        IndexRecordOption::WithFreqs,
-                    );
-                    clauses.push((Occur::Should, Box::new(term)));
-                }
-            }
+            let query = bare_query(&index.fields, &mut analyzer, QUESTIONS[i]);
             searcher
-                .search(
-                    &BooleanQuery::new(clauses),
-                    &TopDocs::with_limit(10).order_by_score(),
-                )
+                .search(&query, &TopDocs::with_limit(10).order_by_score())
                 .unwrap()
         })
     });

@@ -17,11 +17,9 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use backrub::index::{stem_analyzer, IndexStore};
+use backrub::retrieve::bare_query;
 use backrub::{Config, Engine};
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, Occur, Query, TermQuery};
-use tantivy::schema::IndexRecordOption;
-use tantivy::Term;
 
 const ASKS: usize = 3000;
 
@@ -133,22 +131,9 @@ fn measure(name: &str, dir: &Path, articles: usize) -> Row {
     let mut bare: Vec<Duration> = Vec::with_capacity(ASKS);
     for q in qs.iter().cycle().take(ASKS) {
         let t = Instant::now();
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut stream = analyzer.token_stream(q);
-        while let Some(token) = stream.next() {
-            for field in [index.fields.body, index.fields.heading] {
-                let term = TermQuery::new(
-                    Term::from_field_text(field, &token.text),
-                    IndexRecordOption::WithFreqs,
-                );
-                clauses.push((Occur::Should, Box::new(term)));
-            }
-        }
+        let query = bare_query(&index.fields, &mut analyzer, q);
         let hits = searcher
-            .search(
-                &BooleanQuery::new(clauses),
-                &TopDocs::with_limit(10).order_by_score(),
-            )
+            .search(&query, &TopDocs::with_limit(10).order_by_score())
             .unwrap();
         std::hint::black_box(hits);
         bare.push(t.elapsed());

@@ -24,7 +24,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use crate::config::AnswerConfig;
-use crate::index::{plain_analyzer, stem_analyzer, OpenIndex};
+use crate::index::{plain_analyzer, stem_analyzer, Fields, OpenIndex};
 use crate::synonyms::Synonyms;
 
 /// Candidates fetched from BM25 before re-scoring by coverage.
@@ -776,20 +776,7 @@ impl Retriever {
     pub fn search_baseline(&self, index: &OpenIndex, question: &str) -> Vec<Hit> {
         let searcher = index.reader.searcher();
         let f = index.fields;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut seen = HashSet::new();
-        for (_, stem) in self.words(question) {
-            if seen.insert(stem.clone()) {
-                for field in [f.body, f.heading] {
-                    let term = TermQuery::new(
-                        Term::from_field_text(field, &stem),
-                        IndexRecordOption::WithFreqs,
-                    );
-                    clauses.push((Occur::Should, Box::new(term)));
-                }
-            }
-        }
-        let query = BooleanQuery::new(clauses);
+        let query = bare_query(&f, &mut self.stem.clone(), question);
         let top = searcher
             .search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())
             .unwrap_or_default();
@@ -1077,6 +1064,27 @@ impl Retriever {
         }
         Ok(hits)
     }
+}
+
+/// Plain BM25 over section text and heading: one term query per distinct word of the
+/// question, stemmed, nothing dropped or added. The evaluation's baseline and the benchmarks'
+/// floor, so both compare against the same thing.
+pub fn bare_query(fields: &Fields, analyzer: &mut TextAnalyzer, question: &str) -> BooleanQuery {
+    let mut stream = analyzer.token_stream(question);
+    let mut seen = HashSet::new();
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    while let Some(token) = stream.next() {
+        if seen.insert(token.text.clone()) {
+            for field in [fields.body, fields.heading] {
+                let term = Term::from_field_text(field, &token.text);
+                clauses.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+                ));
+            }
+        }
+    }
+    BooleanQuery::new(clauses)
 }
 
 fn push_concept(concepts: &mut Vec<Concept>, word: String, alternatives: Vec<(String, f32)>) {

@@ -786,29 +786,9 @@ async fn topics_redflags_and_help_answer() {
     .await;
 }
 
-/// Everything logged in this test binary (all levels down to debug), once installed.
+/// Everything this test binary logs, down to debug level.
 fn captured_logs() -> &'static std::sync::Mutex<Vec<u8>> {
-    use std::sync::{Mutex, OnceLock};
-    static LOGS: OnceLock<&'static Mutex<Vec<u8>>> = OnceLock::new();
-    LOGS.get_or_init(|| {
-        let logs: &'static Mutex<Vec<u8>> = Box::leak(Box::new(Mutex::new(Vec::new())));
-        struct Sink(&'static Mutex<Vec<u8>>);
-        impl std::io::Write for Sink {
-            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-                self.0.lock().unwrap().extend_from_slice(buf);
-                Ok(buf.len())
-            }
-            fn flush(&mut self) -> std::io::Result<()> {
-                Ok(())
-            }
-        }
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-            .with_ansi(false)
-            .with_writer(move || Sink(logs))
-            .try_init();
-        logs
-    })
+    support::logs::captured_logs("debug")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
