@@ -91,6 +91,7 @@ fn off_topic_questions_are_declined_with_the_topic_list() {
     let engine = ws.engine();
     for question in [
         "how do i change the oil in my car",
+        "how do i fix my car",
         "whats the capital of australia",
         "how much ibuprofen can i take in a day",
         "best recipe for banana bread?",
