@@ -131,11 +131,36 @@ pub fn main() -> ExitCode {
     init_tracing(&cli.command);
     match run(cli) {
         Ok(code) => code,
+        // `backrub eval ... | head`: the reader has all it wants; that is not a failure.
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("backrub: {e:#}");
             ExitCode::from(2)
         }
     }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|cause| {
+        let kind = cause
+            .downcast_ref::<std::io::Error>()
+            .map(std::io::Error::kind)
+            .or_else(|| {
+                cause
+                    .downcast_ref::<serde_json::Error>()
+                    .and_then(serde_json::Error::io_error_kind)
+            });
+        kind == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Writes to standard output, returning an error (instead of panicking as `print!` does)
+/// when the reader has gone away.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        let mut stdout = std::io::stdout().lock();
+        write!(stdout, $($arg)*).and_then(|()| stdout.flush())
+    }};
 }
 
 fn init_tracing(command: &Command) {
@@ -180,10 +205,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     {
         let bytes = crate::corpus::generate(dir, *articles, *seed)
             .with_context(|| format!("writing {}", dir.display()))?;
-        println!(
-            "wrote {articles} article(s), {bytes} bytes, to {}",
+        out!(
+            "wrote {articles} article(s), {bytes} bytes, to {}\n",
             dir.display()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let config = load_config(&cli)?;
@@ -213,7 +238,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Index => match engine::rebuild(&config) {
             Ok(report) => {
-                println!("{report}");
+                out!("{report}\n")?;
                 Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
@@ -225,7 +250,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let problems = crate::check::check(&config);
             let errors = problems.iter().filter(|p| p.is_error()).count();
             for p in &problems {
-                println!("{p}");
+                out!("{p}\n")?;
             }
             eprintln!("{errors} error(s), {} warning(s)", problems.len() - errors);
             Ok(if errors > 0 {
@@ -256,12 +281,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let mut report = crate::eval::evaluate(&engine, &cases, mode);
             report.explain = explain;
-            print!("{report}");
+            out!("{report}")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Gaps { limit } => {
             let log = crate::gaps::GapLog::open(&config.gaps.db_path, config.gaps.log_questions)?;
-            print!("{}", crate::gaps::report(&log, limit)?);
+            out!("{}", crate::gaps::report(&log, limit)?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::GenCorpus { .. } => unreachable!("handled before loading the config"),

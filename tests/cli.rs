@@ -162,3 +162,39 @@ fn check_and_index_name_file_and_line_of_a_broken_article() {
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(v["passages"][0]["heading"], "Swedish Massage");
 }
+
+#[test]
+fn a_reader_that_stops_early_is_not_an_error() {
+    // `backrub ask --json --stdin | head -1`: the pipe closes after the first line.
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::Stdio;
+    let ws = Workspace::new();
+    let mut child = ws
+        .cmd(&["ask", "--json", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    writeln!(stdin, "what is swedish massage").unwrap();
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(first.starts_with("{\"question\""), "{first}");
+    drop(stdout); // the reader goes away
+    for _ in 0..50 {
+        if writeln!(stdin, "and deep tissue?").is_err() {
+            break;
+        }
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+}
