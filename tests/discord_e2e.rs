@@ -32,7 +32,11 @@ const QUESTION: &str = "Is deep tissue massage good for lower back pain?";
 const RED_FLAG_QUESTION: &str =
     "Since yesterday my lower back hurts, I can't pee and I have numbness around my groin and inner thighs";
 
-use support::bot::TestBot as Bot;
+use support::bot::{description, TestBot as Bot};
+
+async fn scenario(body: impl Future<Output = ()>) {
+    support::bot::scenario(SCENARIO_TIMEOUT, body).await
+}
 
 impl Bot {
     async fn start() -> Bot {
@@ -52,48 +56,8 @@ impl Bot {
         self.fake.next_id()
     }
 
-    /// Sends a slash command and returns its interaction id.
-    fn command(&self, name: &str, options: Value, invoker: &Invoker) -> u64 {
-        let id = self.next_id();
-        self.fake
-            .send_interaction(fixtures::command_interaction(id, name, options, invoker));
-        id
-    }
-
     fn ask(&self, question: &str, private: Option<bool>, invoker: &Invoker) -> u64 {
         self.command("ask", fixtures::ask_options(question, private), invoker)
-    }
-
-    /// The initial response to interaction `id`.
-    async fn callback(&self, id: u64) -> Recorded {
-        let path = FakeDiscord::callback_path(id);
-        match self
-            .fake
-            .wait_for_request(|r| r.is("POST", &path), WAIT)
-            .await
-        {
-            Some(r) => r,
-            None => panic!(
-                "no callback for interaction {id}; requests: {:#?}",
-                self.fake.requests()
-            ),
-        }
-    }
-
-    /// The edit of the original response of interaction `id`.
-    async fn edit(&self, id: u64) -> Recorded {
-        let path = FakeDiscord::original_path(id);
-        match self
-            .fake
-            .wait_for_request(|r| r.is("PATCH", &path), Duration::from_secs(30))
-            .await
-        {
-            Some(r) => r,
-            None => panic!(
-                "no edit for interaction {id}; requests: {:#?}",
-                self.fake.requests()
-            ),
-        }
     }
 
     /// The bot's reply to channel message `id`.
@@ -112,12 +76,6 @@ impl Bot {
     fn expected(&self, question: &str) -> backrub::answer::Answer {
         self.engine.ask(question)
     }
-}
-
-async fn scenario(body: impl Future<Output = ()>) {
-    tokio::time::timeout(SCENARIO_TIMEOUT, body)
-        .await
-        .expect("scenario timed out");
 }
 
 fn chars(v: &Value) -> usize {
@@ -150,13 +108,6 @@ fn assert_pings_nobody(message: &Value) {
     assert_eq!(mentions["parse"], json!([]), "allowed_mentions: {mentions}");
     assert!(mentions["users"].as_array().is_none_or(Vec::is_empty));
     assert!(mentions["roles"].as_array().is_none_or(Vec::is_empty));
-}
-
-fn description(message: &Value) -> String {
-    message["embeds"][0]["description"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn footer(message: &Value) -> String {

@@ -18,7 +18,6 @@ use backrub::config::Config;
 use backrub::gaps::GapLog;
 use serde_json::{json, Value};
 use support::fake_discord::fixtures::{self, Invoker};
-use support::fake_discord::{FakeDiscord, Recorded};
 
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(90);
 const WAIT: Duration = Duration::from_secs(10);
@@ -45,7 +44,11 @@ fn admin() -> Invoker {
     }
 }
 
-use support::bot::{copy_dir, TestBot as Bot};
+use support::bot::{copy_dir, description, TestBot as Bot};
+
+async fn scenario(body: impl std::future::Future<Output = ()>) {
+    support::bot::scenario(SCENARIO_TIMEOUT, body).await
+}
 
 impl Bot {
     /// The shared test bot over `dir` (a second start over the same folder is a restart),
@@ -66,37 +69,6 @@ impl Bot {
 
     fn db(&self) -> PathBuf {
         self.dir.join("gaps.sqlite3")
-    }
-
-    fn command(&self, name: &str, options: Value, invoker: &Invoker) -> u64 {
-        let id = self.fake.next_id();
-        self.fake
-            .send_interaction(fixtures::command_interaction(id, name, options, invoker));
-        id
-    }
-
-    async fn callback(&self, id: u64) -> Recorded {
-        let path = FakeDiscord::callback_path(id);
-        match self
-            .fake
-            .wait_for_request(|r| r.is("POST", &path), WAIT)
-            .await
-        {
-            Some(r) => r,
-            None => panic!("no callback for interaction {id}"),
-        }
-    }
-
-    async fn edit(&self, id: u64) -> Recorded {
-        let path = FakeDiscord::original_path(id);
-        match self
-            .fake
-            .wait_for_request(|r| r.is("PATCH", &path), Duration::from_secs(30))
-            .await
-        {
-            Some(r) => r,
-            None => panic!("no edit for interaction {id}"),
-        }
     }
 
     /// `/ask` as a member; the initial response's message (`data`).
@@ -131,19 +103,6 @@ impl Bot {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
     }
-}
-
-async fn scenario(body: impl std::future::Future<Output = ()>) {
-    tokio::time::timeout(SCENARIO_TIMEOUT, body)
-        .await
-        .expect("scenario timed out");
-}
-
-fn description(message: &Value) -> String {
-    message["embeds"][0]["description"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 /// The vote button ids under an answer.

@@ -23,7 +23,7 @@ use std::time::Duration;
 use backrub::config::Config;
 use serde_json::{json, Value};
 use support::fake_discord::fixtures::{self, Invoker};
-use support::fake_discord::{FakeDiscord, Recorded, BOT_USER_ID, CHANNEL_ID};
+use support::fake_discord::{Recorded, BOT_USER_ID, CHANNEL_ID};
 
 const SCENARIO_TIMEOUT: Duration = Duration::from_secs(60);
 const WAIT: Duration = Duration::from_secs(10);
@@ -31,39 +31,25 @@ const EPHEMERAL: u64 = 1 << 6;
 
 const QUESTION: &str = "Is deep tissue massage good for lower back pain?";
 
-use support::bot::TestBot as Bot;
+use support::bot::{description, TestBot as Bot};
+
+async fn scenario(body: impl Future<Output = ()>) {
+    support::bot::scenario(SCENARIO_TIMEOUT, body).await
+}
 
 impl Bot {
+    /// The `data` of the initial response to interaction `id`.
+    async fn data(&self, id: u64) -> Value {
+        self.callback(id).await.body["data"].clone()
+    }
+
     /// The shared test bot; `tweak` sets the limit under test.
     async fn start_with(tweak: impl FnOnce(&mut Config)) -> Bot {
         Bot::launch(tweak).await
     }
 
     fn ask(&self, question: &str, invoker: &Invoker) -> u64 {
-        let id = self.fake.next_id();
-        self.fake.send_interaction(fixtures::command_interaction(
-            id,
-            "ask",
-            fixtures::ask_options(question, None),
-            invoker,
-        ));
-        id
-    }
-
-    /// The `data` of the initial response to interaction `id`.
-    async fn callback(&self, id: u64) -> Value {
-        let path = FakeDiscord::callback_path(id);
-        match self
-            .fake
-            .wait_for_request(|r| r.is("POST", &path), WAIT)
-            .await
-        {
-            Some(r) => r.body["data"].clone(),
-            None => panic!(
-                "no callback for {id}; requests: {:#?}",
-                self.fake.requests()
-            ),
-        }
+        self.command("ask", fixtures::ask_options(question, None), invoker)
     }
 
     /// Sends `content` as a message mentioning the bot and returns the bot's reply.
@@ -86,19 +72,6 @@ impl Bot {
             )
             .await
     }
-}
-
-async fn scenario(body: impl Future<Output = ()>) {
-    tokio::time::timeout(SCENARIO_TIMEOUT, body)
-        .await
-        .expect("scenario timed out");
-}
-
-fn description(message: &Value) -> String {
-    message["embeds"][0]["description"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 fn is_ephemeral(data: &Value) -> bool {
@@ -126,9 +99,7 @@ async fn a_long_question_is_answered_from_its_first_part_and_the_reply_says_so()
             .cycle()
             .take(10_000)
             .collect();
-        let data = bot
-            .callback(bot.ask(&question, &fixtures::member(31)))
-            .await;
+        let data = bot.data(bot.ask(&question, &fixtures::member(31))).await;
         let text = description(&data);
         assert!(
             text.contains(&long_note(limit)),
@@ -141,7 +112,7 @@ async fn a_long_question_is_answered_from_its_first_part_and_the_reply_says_so()
 
         // Exactly at the limit: no note.
         let exact: String = format!("{QUESTION} ").chars().cycle().take(limit).collect();
-        let text = description(&bot.callback(bot.ask(&exact, &fixtures::member(31))).await);
+        let text = description(&bot.data(bot.ask(&exact, &fixtures::member(31))).await);
         assert!(!text.contains("Your message was long"), "{text}");
 
         // By mention too (Discord caps messages at 2,000 characters, 4,000 with Nitro).
@@ -166,7 +137,7 @@ async fn never_more_quotes_than_max_passages() {
             let bot = Bot::start_with(|c| c.answer.max_passages = max).await;
             let expected = bot.engine.ask(question);
             assert_eq!(expected.passages.len(), max, "two fit; the setting decides");
-            let text = description(&bot.callback(bot.ask(question, &fixtures::member(34))).await);
+            let text = description(&bot.data(bot.ask(question, &fixtures::member(34))).await);
             assert_eq!(citations(&text), expected.passages.len(), "{text}");
             bot.stop().await;
         }
@@ -183,8 +154,8 @@ async fn past_the_rate_limit_a_polite_note_then_answers_again() {
         })
         .await;
         let user = fixtures::member(35);
-        assert!(description(&bot.callback(bot.ask(QUESTION, &user)).await).contains("— *"));
-        let data = bot.callback(bot.ask(QUESTION, &user)).await;
+        assert!(description(&bot.data(bot.ask(QUESTION, &user)).await).contains("— *"));
+        let data = bot.data(bot.ask(QUESTION, &user)).await;
         assert!(is_ephemeral(&data), "only the asker sees the note: {data}");
         let note = data["content"].as_str().unwrap_or_default();
         assert!(
@@ -203,13 +174,13 @@ async fn past_the_rate_limit_a_polite_note_then_answers_again() {
             json!([]),
             &user,
         ));
-        assert!(bot.callback(id).await["content"]
+        assert!(bot.data(id).await["content"]
             .as_str()
             .unwrap_or_default()
             .contains("Slow down"));
         // Once the window has passed, the same user is answered again.
         tokio::time::sleep(Duration::from_millis(2100)).await;
-        let data = bot.callback(bot.ask(QUESTION, &user)).await;
+        let data = bot.data(bot.ask(QUESTION, &user)).await;
         assert!(description(&data).contains("— *"), "answered again: {data}");
         bot.stop().await;
     })
@@ -220,7 +191,7 @@ async fn past_the_rate_limit_a_polite_note_then_answers_again() {
 async fn an_empty_question_gets_a_hint() {
     scenario(async {
         let bot = Bot::start_with(|_| {}).await;
-        let data = bot.callback(bot.ask("   \n ", &fixtures::member(36))).await;
+        let data = bot.data(bot.ask("   \n ", &fixtures::member(36))).await;
         assert!(is_ephemeral(&data), "{data}");
         assert!(
             data["content"]

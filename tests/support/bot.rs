@@ -9,11 +9,12 @@ use std::time::{Duration, Instant};
 use backrub::config::Config;
 use backrub::discord::DiscordError;
 use backrub::engine::Engine;
-use serde_json::json;
+use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::fake_discord::{FakeDiscord, GUILD_ID};
+use super::fake_discord::fixtures::{self, Invoker};
+use super::fake_discord::{FakeDiscord, Recorded, GUILD_ID};
 
 /// The token the tests give the bot (the fake accepts any).
 pub const TOKEN: &str = "test-token";
@@ -129,4 +130,61 @@ impl TestBot {
             .expect("bot returned an error");
         started.elapsed()
     }
+}
+
+impl TestBot {
+    /// Sends slash command `name` with `options` as `invoker`; the interaction id.
+    pub fn command(&self, name: &str, options: Value, invoker: &Invoker) -> u64 {
+        let id = self.fake.next_id();
+        self.fake
+            .send_interaction(fixtures::command_interaction(id, name, options, invoker));
+        id
+    }
+
+    /// The initial response to interaction `id` (panics, listing every request, if none).
+    pub async fn callback(&self, id: u64) -> Recorded {
+        let path = FakeDiscord::callback_path(id);
+        match self
+            .fake
+            .wait_for_request(|r| r.is("POST", &path), WAIT)
+            .await
+        {
+            Some(r) => r,
+            None => panic!(
+                "no callback for interaction {id}; requests: {:#?}",
+                self.fake.requests()
+            ),
+        }
+    }
+
+    /// The edit of interaction `id`'s original (deferred) response.
+    pub async fn edit(&self, id: u64) -> Recorded {
+        let path = FakeDiscord::original_path(id);
+        match self
+            .fake
+            .wait_for_request(|r| r.is("PATCH", &path), Duration::from_secs(30))
+            .await
+        {
+            Some(r) => r,
+            None => panic!(
+                "no edit for interaction {id}; requests: {:#?}",
+                self.fake.requests()
+            ),
+        }
+    }
+}
+
+/// Runs a test scenario, failing it if it takes longer than `limit`.
+pub async fn scenario(limit: Duration, body: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(limit, body)
+        .await
+        .expect("scenario timed out");
+}
+
+/// The first embed's description of a message payload.
+pub fn description(message: &Value) -> String {
+    message["embeds"][0]["description"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
 }
