@@ -748,7 +748,8 @@ impl Retriever {
         self.resolve(&searcher, index, &mut concepts);
         // Every stem the question says or implies (lay-term expansions, typo fixes): what a
         // section keyword phrase must be made of to match.
-        let mut said: HashSet<String> = self.stems(question).into_iter().collect();
+        let stems = self.stems(question);
+        let mut said: HashSet<String> = stems.iter().cloned().collect();
         for concept in &concepts {
             for (group, _) in &concept.alternatives {
                 said.extend(group.split(' ').map(str::to_string));
@@ -760,7 +761,6 @@ impl Retriever {
                 tracing::error!(error = %e, "search failed");
                 Vec::new()
             });
-        let stems = self.stems(question);
         let stems: Vec<&str> = stems.iter().map(String::as_str).collect();
         let out_of_scope = self.synonyms.out_of_scope(&stems);
         Retrieval {
