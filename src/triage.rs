@@ -248,7 +248,10 @@ impl Rules {
         }
         let text = as_str(&masked);
 
-        let scope = Scope::new(text, lang);
+        // Cue positions are needed only when something matched (most questions raise
+        // nothing), or to tell a general question about red flags.
+        let scope = std::cell::OnceCell::new();
+        let scope = || scope.get_or_init(|| Scope::new(text, lang));
         let mut general_hit = false;
 
         // Best hit per category and first hit per signal.
@@ -262,7 +265,7 @@ impl Rules {
             let Some(span) = regex
                 .find_iter(text)
                 .map(|m| (m.start(), m.end()))
-                .find(|&m| match scope.verdict(m, matcher.past) {
+                .find(|&m| match scope().verdict(m, matcher.past) {
                     Verdict::Stands => true,
                     Verdict::General => {
                         general_hit = true;
@@ -295,7 +298,14 @@ impl Rules {
             }
         }
 
-        let general_question = general_hit || scope.general_question_about(text, lang);
+        // A general question needs a general cue and a red-flag topic; without both in the
+        // text, no sentence can have them.
+        let may_be_general =
+            |re: &Option<regex::Regex>| re.as_ref().is_some_and(|re| re.is_match(text));
+        let general_question = general_hit
+            || (may_be_general(&lang.general_question)
+                && may_be_general(&lang.red_flag_topics)
+                && scope().general_question_about(text, lang));
         let quote = |(s, e): Span| -> String {
             let (a, b) = norm.original_range(s, e);
             message.get(a..b).unwrap_or_default().trim().to_string()
