@@ -27,6 +27,9 @@ use tantivy::{doc, Index, IndexReader, IndexWriter, ReloadPolicy};
 
 use crate::knowledge::{Knowledge, Topic};
 
+mod stored;
+pub use stored::{PassageMemo, StoredPassage, MEMO_BUDGET_BYTES};
+
 /// Bumped whenever the schema or the analyzers change, so old indexes are rebuilt.
 pub const SCHEMA_VERSION: u32 = 6;
 
@@ -205,6 +208,8 @@ pub struct OpenIndex {
     pub manifest: Manifest,
     /// Its folder.
     pub dir: PathBuf,
+    /// Its passages, read once (see [`PassageMemo`]).
+    pub passages: PassageMemo,
 }
 
 impl std::fmt::Debug for OpenIndex {
@@ -358,12 +363,14 @@ fn open_generation(dir: &Path) -> Result<OpenIndex, IndexError> {
         .reader_builder()
         .reload_policy(ReloadPolicy::Manual)
         .try_into()?;
+    let passages = PassageMemo::new(&reader, MEMO_BUDGET_BYTES);
     Ok(OpenIndex {
         index,
         reader,
         fields,
         manifest,
         dir: dir.to_path_buf(),
+        passages,
     })
 }
 

@@ -16,15 +16,19 @@
 //! drives the decline rule ([`Hit::answers`]).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::collector::TopDocs;
-use tantivy::query::{BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery};
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::query::{
+    Bm25StatisticsProvider, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
 
 use crate::config::AnswerConfig;
-use crate::index::{plain_analyzer, stem_analyzer, Fields, OpenIndex};
+use crate::index::{plain_analyzer, stem_analyzer, Fields, OpenIndex, StoredPassage};
 use crate::synonyms::Synonyms;
 
 /// Candidates fetched from BM25 before re-scoring by coverage.
@@ -545,33 +549,65 @@ impl PassageAnalyzer {
     }
 }
 
-/// A stored analysis, borrowed from its document's text.
-struct Analysis<'a> {
-    own: Vec<&'a str>,
-    all: Vec<&'a str>,
-    /// The keyword phrase lines (`content|all`), read in place: a passage has dozens, and
-    /// collecting each into vectors was a fifth of an answer's time.
-    phrases: &'a str,
+/// A passage's stored analysis, parsed: what [`PassageAnalyzer::analyze`] wrote.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// Stems of the passage's own heading (sorted, unique).
+    own: Box<[Box<str>]>,
+    /// Stems of heading, path and body.
+    all: FxHashSet<Box<str>>,
+    /// Keyword phrases.
+    phrases: Box<[Phrase]>,
 }
 
-impl<'a> Analysis<'a> {
-    fn parse(text: &'a str) -> Analysis<'a> {
-        let words =
-            |line: &'a str| -> Vec<&'a str> { line.split(' ').filter(|w| !w.is_empty()).collect() };
-        let (own, rest) = text.split_once('\n').unwrap_or((text, ""));
-        let (all, phrases) = rest.split_once('\n').unwrap_or((rest, ""));
-        Analysis {
-            own: words(own),
-            all: words(all),
-            phrases,
-        }
+/// One keyword phrase: its content stems (all must be said for it to match) and all its
+/// stems (function words included, which earn extra credit when said too).
+#[derive(Debug)]
+struct Phrase {
+    content: Box<[Box<str>]>,
+    every: Box<[Box<str>]>,
+}
+
+fn stem_list(line: &str) -> Box<[Box<str>]> {
+    line.split(' ')
+        .filter(|w| !w.is_empty())
+        .map(Box::from)
+        .collect()
+}
+
+fn has_stem(sorted: &[Box<str>], stem: &str) -> bool {
+    sorted.binary_search_by(|s| (**s).cmp(stem)).is_ok()
+}
+
+impl Analysis {
+    /// Parses the stored text (see [`PassageAnalyzer`] for the format).
+    pub fn parse(text: &str) -> Analysis {
+        let mut lines = text.split('\n');
+        let own = stem_list(lines.next().unwrap_or_default());
+        let all = stem_list(lines.next().unwrap_or_default())
+            .into_vec()
+            .into_iter()
+            .collect();
+        let phrases = lines
+            .filter_map(|line| line.split_once('|'))
+            .map(|(content, every)| Phrase {
+                content: stem_list(content),
+                every: stem_list(every),
+            })
+            .collect();
+        Analysis { own, all, phrases }
     }
 
-    /// Each keyword phrase as (content stems, all stems).
-    fn phrases(&self) -> impl Iterator<Item = (&'a str, &'a str)> {
-        self.phrases
-            .split('\n')
-            .filter_map(|line| line.split_once('|'))
+    /// Roughly the heap bytes it holds.
+    pub fn size(&self) -> usize {
+        let list = |l: &[Box<str>]| l.iter().map(|s| s.len() + 16).sum::<usize>();
+        list(&self.own)
+            + self.all.iter().map(|s| s.len() + 24).sum::<usize>()
+            + self
+                .phrases
+                .iter()
+                .map(|p| list(&p.content) + list(&p.every) + 32)
+                .sum::<usize>()
     }
 }
 
@@ -709,30 +745,16 @@ impl Retriever {
         out
     }
 
-    /// (plain word, stem) pairs of `text`, at most [`MAX_WORDS`].
+    /// (plain word, stem) pairs of `text`, at most [`MAX_WORDS`]. Both analyzers split
+    /// words alike (the stemming one only adds a stemmer), so their streams pair up.
     fn words(&self, text: &str) -> Vec<(String, String)> {
-        let mut plain = self.plain.clone();
+        let (mut plain, mut stem) = (self.plain.clone(), self.stem.clone());
+        let (mut plain, mut stem) = (plain.token_stream(text), stem.token_stream(text));
         let mut words = Vec::new();
-        let mut stream = plain.token_stream(text);
-        while let Some(token) = stream.next() {
-            words.push(token.text.clone());
-            if words.len() >= MAX_WORDS {
-                break;
-            }
+        while words.len() < MAX_WORDS && plain.advance() && stem.advance() {
+            words.push((plain.token().text.clone(), stem.token().text.clone()));
         }
-        let mut stem = self.stem.clone();
         words
-            .into_iter()
-            .map(|w| {
-                let stemmed = {
-                    let mut s = stem.token_stream(&w);
-                    s.next()
-                        .map(|t| t.text.clone())
-                        .unwrap_or_else(|| w.clone())
-                };
-                (w, stemmed)
-            })
-            .collect()
     }
 
     /// Finds the passages for `question`. Never fails: index trouble gives no hits.
@@ -744,24 +766,31 @@ impl Retriever {
     /// (answering needs a few; evaluation wants the whole ranking).
     pub fn search_top(&self, index: &OpenIndex, question: &str, keep: usize) -> Retrieval {
         let searcher = index.reader.searcher();
-        let mut concepts = self.concepts(question);
-        self.resolve(&searcher, index, &mut concepts);
+        let words = self.words(question);
+        let mut concepts = self.concepts(&words);
+        let mut freqs = FieldFreqs::new(&searcher, &index.fields);
+        self.resolve(&mut freqs, index, &mut concepts);
         // Every stem the question says or implies (lay-term expansions, typo fixes): what a
         // section keyword phrase must be made of to match.
-        let stems = self.stems(question);
-        let mut said: HashSet<String> = stems.iter().cloned().collect();
+        let all_stems;
+        let stems: Vec<&str> = if words.len() < MAX_WORDS {
+            words.iter().map(|(_, stem)| stem.as_str()).collect()
+        } else {
+            all_stems = self.stems(question);
+            all_stems.iter().map(String::as_str).collect()
+        };
+        let mut said: FxHashSet<&str> = stems.iter().copied().collect();
         for concept in &concepts {
             for (group, _) in &concept.alternatives {
-                said.extend(group.split(' ').map(str::to_string));
+                said.extend(group.split(' '));
             }
         }
         let hits = self
-            .rank(&searcher, index, &concepts, &said, keep)
+            .rank(&mut freqs, index, &concepts, &said, keep)
             .unwrap_or_else(|e| {
                 tracing::error!(error = %e, "search failed");
                 Vec::new()
             });
-        let stems: Vec<&str> = stems.iter().map(String::as_str).collect();
         let out_of_scope = self.synonyms.out_of_scope(&stems);
         Retrieval {
             concepts,
@@ -809,8 +838,7 @@ impl Retriever {
     }
 
     /// Splits the question into concepts: lay-term phrases first, then single content words.
-    fn concepts(&self, question: &str) -> Vec<Concept> {
-        let words = self.words(question);
+    fn concepts(&self, words: &[(String, String)]) -> Vec<Concept> {
         let stems: Vec<&str> = words.iter().map(|(_, s)| s.as_str()).collect();
         let mut concepts: Vec<Concept> = Vec::new();
         let mut i = 0;
@@ -855,18 +883,15 @@ impl Retriever {
     /// A concept weighs as much as its *least* specific known alternative, because that is
     /// what a passage may match it by ("hurt" → "pain" is as common as "pain"); a
     /// multi-word alternative is as specific as its rarest word.
-    fn resolve(&self, searcher: &Searcher, index: &OpenIndex, concepts: &mut [Concept]) {
-        let n = searcher.num_docs().max(1) as f32;
+    fn resolve(&self, freqs: &mut FieldFreqs, index: &OpenIndex, concepts: &mut [Concept]) {
+        let n = freqs.searcher.num_docs().max(1) as f32;
         let idf = |df: u64| ((n - df as f32 + 0.5) / (df as f32 + 0.5) + 1.0).ln();
         let max_idf = idf(1);
         for concept in concepts.iter_mut() {
             let mut weight = f32::INFINITY;
             let mut known_alternatives = Vec::new();
             for (group, w) in &concept.alternatives {
-                let dfs: Vec<u64> = group
-                    .split(' ')
-                    .map(|stem| doc_freq(searcher, index, stem))
-                    .collect();
+                let dfs: Vec<u64> = group.split(' ').map(|stem| freqs.doc_freq(stem)).collect();
                 if dfs.iter().all(|&df| df > 0) {
                     let rarest = dfs.iter().copied().min().unwrap_or(0);
                     weight = weight.min(idf(rarest));
@@ -874,7 +899,7 @@ impl Retriever {
                 }
             }
             if known_alternatives.is_empty() && !concept.word.contains(' ') {
-                if let Some((fixed, df)) = typo_fix(searcher, index, &self.stem, &concept.word) {
+                if let Some((fixed, df)) = typo_fix(freqs, index, &self.stem, &concept.word) {
                     weight = idf(df);
                     known_alternatives.push((fixed, ALTERNATIVE_WEIGHT));
                 }
@@ -898,29 +923,38 @@ impl Retriever {
 
     fn rank(
         &self,
-        searcher: &Searcher,
+        freqs: &mut FieldFreqs,
         index: &OpenIndex,
         concepts: &[Concept],
-        said: &HashSet<String>,
+        said: &FxHashSet<&str>,
         keep: usize,
     ) -> tantivy::Result<Vec<Hit>> {
+        let searcher = freqs.searcher;
         let f = index.fields;
         let n = searcher.num_docs().max(1) as f32;
         let max_idf = ((n + 0.5) / 1.5 + 1.0).ln();
         let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut seen = HashSet::new();
+        let mut seen: FxHashSet<&str> = FxHashSet::default();
         for concept in concepts.iter().filter(|c| c.known) {
             for (group, weight) in &concept.alternatives {
-                if !seen.insert(group.clone()) {
+                if !seen.insert(group.as_str()) {
                     continue;
                 }
                 let stems: Vec<&str> = group.split(' ').collect();
-                for (field, boost) in [
+                let in_field: Vec<[u64; 4]> = stems.iter().map(|s| freqs.of(s)).collect();
+                for (i, (field, boost)) in [
                     (f.body, 1.0),
                     (f.heading, self.config.heading_boost),
                     (f.path, self.config.path_boost),
                     (f.keywords, self.config.keywords_boost),
-                ] {
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    // A field some stem never occurs in cannot match: no clause.
+                    if in_field.iter().any(|dfs| dfs[i] == 0) {
+                        continue;
+                    }
                     let term = |stem: &str| -> Box<dyn Query> {
                         Box::new(TermQuery::new(
                             Term::from_field_text(field, stem),
@@ -942,8 +976,8 @@ impl Retriever {
         }
         // Words dropped as filler can still be half of a section's keyword phrase ("a bad
         // idea"): let them find candidates through the keywords field, weakly.
-        for stem in said.iter() {
-            if !seen.contains(stem) && !self.function_words.contains(stem.as_str()) {
+        for &stem in said.iter() {
+            if !seen.contains(stem) && !self.function_words.contains(stem) {
                 let term = TermQuery::new(
                     Term::from_field_text(f.keywords, stem),
                     IndexRecordOption::WithFreqs,
@@ -958,8 +992,11 @@ impl Retriever {
             return Ok(Vec::new());
         }
         let query = BooleanQuery::new(clauses);
-        let top: Vec<(f32, DocAddress)> =
-            searcher.search(&query, &TopDocs::with_limit(CANDIDATES).order_by_score())?;
+        let top: Vec<(f32, DocAddress)> = searcher.search_with_statistics_provider(
+            &query,
+            &TopDocs::with_limit(CANDIDATES).order_by_score(),
+            &*freqs,
+        )?;
         let total_weight: f32 = concepts
             .iter()
             .map(|c| c.weight)
@@ -971,10 +1008,10 @@ impl Retriever {
             .unwrap_or(1.0)
             .max(f32::EPSILON);
         let specific_weight = ((n + 0.5) / 1.5 + 1.0).ln() * SPECIFIC_SHARE;
-        // Score every candidate from its precomputed analysis (a fast-field read, no stored
-        // document), then load the stored text of the `keep` best only.
+        // Score every candidate from its precomputed analysis (read once per index
+        // generation, see `PassageMemo`), then keep the `keep` best.
         struct Scored {
-            address: DocAddress,
+            passage: Arc<StoredPassage>,
             bm25: f32,
             coverage: f32,
             covered: Vec<usize>,
@@ -982,14 +1019,24 @@ impl Retriever {
             anchored: bool,
             score: f32,
         }
+        // The known concepts with their alternatives split into stems, once.
+        let known: Vec<(usize, &Concept, SplitAlternatives)> = concepts
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.known)
+            .map(|(i, c)| {
+                let alternatives = c
+                    .alternatives
+                    .iter()
+                    .map(|(group, w)| (group.split(' ').collect(), *w))
+                    .collect();
+                (i, c, alternatives)
+            })
+            .collect();
         let mut scored = Vec::with_capacity(top.len());
         for (bm25, address) in top {
-            let doc: TantivyDocument = searcher.doc(address)?;
-            let text = doc
-                .get_first(f.analysis)
-                .and_then(|v| v.as_str())
-                .unwrap_or_default();
-            let analysis = Analysis::parse(text);
+            let passage = index.passages.get(searcher, &f, address)?;
+            let analysis = &passage.analysis;
             // A section's own name: its heading, and those of its keyword phrases the
             // question says in full (a keyword is a phrase: "under the weather" must not make
             // every question about the weather match). A phrase matches when the question
@@ -999,24 +1046,31 @@ impl Retriever {
             // causes, "how does my back hurt" is not).
             let mut matched: Vec<&str> = Vec::new();
             let mut phrase_credit = 0usize;
-            for (content, every) in analysis.phrases() {
-                if content.split(' ').all(|s| said.contains(s)) {
-                    phrase_credit =
-                        phrase_credit.max(every.split(' ').filter(|s| said.contains(*s)).count());
-                    matched.extend(content.split(' '));
+            for phrase in analysis.phrases.iter() {
+                if phrase.content.iter().all(|s| said.contains(&**s)) {
+                    phrase_credit = phrase_credit
+                        .max(phrase.every.iter().filter(|s| said.contains(&***s)).count());
+                    matched.extend(phrase.content.iter().map(|s| &**s));
                 }
             }
-            let own = |s: &str| analysis.own.binary_search(&s).is_ok() || matched.contains(&s);
-            let present = |s: &str| analysis.all.binary_search(&s).is_ok() || matched.contains(&s);
+            let own = |s: &str| has_stem(&analysis.own, s) || matched.contains(&s);
+            let present = |s: &str| analysis.all.contains(s) || matched.contains(&s);
+            // The first alternative whose stems all pass `has` (as `Concept::found_in`).
+            let found = |alternatives: &[(Vec<&str>, f32)], has: &dyn Fn(&str) -> bool| {
+                alternatives
+                    .iter()
+                    .find(|(stems, _)| stems.iter().all(|s| has(s)))
+                    .map(|(_, w)| *w)
+            };
             let (mut covered, mut credit, mut heading_credit, mut anchored) =
                 (Vec::new(), 0.0, 0.0, false);
-            for (i, concept) in concepts.iter().enumerate().filter(|(_, c)| c.known) {
-                if let Some(w) = concept.found_in(present) {
-                    covered.push(i);
+            for (i, concept, alternatives) in &known {
+                if let Some(w) = found(alternatives, &present) {
+                    covered.push(*i);
                     credit += concept.weight * w;
                     anchored |= concept.weight < specific_weight;
                 }
-                if let Some(w) = concept.found_in(own) {
+                if let Some(w) = found(alternatives, &own) {
                     heading_credit += concept.weight * w;
                 }
             }
@@ -1027,7 +1081,7 @@ impl Retriever {
                 + BM25_WEIGHT * bm25 / max_bm25
                 + PHRASE_WEIGHT * phrase_credit.min(PHRASE_FULL) as f32 / PHRASE_FULL as f32;
             scored.push(Scored {
-                address,
+                passage,
                 bm25,
                 coverage,
                 covered,
@@ -1037,31 +1091,28 @@ impl Retriever {
             });
         }
         scored.sort_by(|a, b| b.score.total_cmp(&a.score));
-        let mut hits = Vec::with_capacity(keep.min(scored.len()));
-        for s in scored.into_iter().take(keep) {
-            let doc: TantivyDocument = searcher.doc(s.address)?;
-            let text = |field| {
-                doc.get_first(field)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_string()
-            };
-            hits.push(Hit {
-                article: text(f.article),
-                file: text(f.file),
-                source: text(f.source),
-                heading: text(f.heading),
-                path: text(f.path),
-                body: text(f.body),
-                line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
-                bm25: s.bm25,
-                coverage: s.coverage,
-                covered: s.covered,
-                heading_coverage: s.heading_coverage,
-                anchored: s.anchored,
-                score: s.score,
-            });
-        }
+        let hits = scored
+            .into_iter()
+            .take(keep)
+            .map(|s| {
+                let p = &s.passage;
+                Hit {
+                    article: p.article.clone(),
+                    file: p.file.clone(),
+                    source: p.source.clone(),
+                    heading: p.heading.clone(),
+                    path: p.path.clone(),
+                    body: p.body.clone(),
+                    line: p.line,
+                    bm25: s.bm25,
+                    coverage: s.coverage,
+                    covered: s.covered,
+                    heading_coverage: s.heading_coverage,
+                    anchored: s.anchored,
+                    score: s.score,
+                }
+            })
+            .collect();
         Ok(hits)
     }
 }
@@ -1106,17 +1157,79 @@ fn push_concept(concepts: &mut Vec<Concept>, word: String, alternatives: Vec<(St
     });
 }
 
-fn doc_freq(searcher: &Searcher, index: &OpenIndex, stem: &str) -> u64 {
-    let f = index.fields;
-    [f.body, f.path, f.keywords]
-        .iter()
-        .map(|&field| {
-            searcher
+/// A concept's alternatives, each split into its stems, with its weight.
+type SplitAlternatives<'a> = Vec<(Vec<&'a str>, f32)>;
+
+/// Document frequencies of stems in the searched fields (body, heading, path, keywords),
+/// each looked up once per question: concept weights and the query's clauses need them both.
+/// They also serve BM25 its statistics, so the search does not look each term up again.
+struct FieldFreqs<'s> {
+    searcher: &'s Searcher,
+    fields: [Field; 4],
+    known: FxHashMap<String, [u64; 4]>,
+    /// Tokens per field, for BM25's average field length.
+    tokens: [u64; 4],
+}
+
+impl<'s> FieldFreqs<'s> {
+    fn new(searcher: &'s Searcher, f: &Fields) -> FieldFreqs<'s> {
+        let fields = [f.body, f.heading, f.path, f.keywords];
+        FieldFreqs {
+            searcher,
+            fields,
+            known: FxHashMap::default(),
+            tokens: fields.map(|field| searcher.total_num_tokens(field).unwrap_or(0)),
+        }
+    }
+
+    /// Frequencies in body, heading, path and keywords, in that order.
+    fn of(&mut self, stem: &str) -> [u64; 4] {
+        if let Some(dfs) = self.known.get(stem) {
+            return *dfs;
+        }
+        let dfs = self.fields.map(|field| {
+            self.searcher
                 .doc_freq(&Term::from_field_text(field, stem))
                 .unwrap_or(0)
-        })
-        .max()
-        .unwrap_or(0)
+        });
+        self.known.insert(stem.to_string(), dfs);
+        dfs
+    }
+
+    fn slot(&self, field: Field) -> Option<usize> {
+        self.fields.iter().position(|&f| f == field)
+    }
+
+    /// In how many passages the stem occurs at all (a heading is part of its path).
+    fn doc_freq(&mut self, stem: &str) -> u64 {
+        let [body, _, path, keywords] = self.of(stem);
+        body.max(path).max(keywords)
+    }
+}
+
+impl Bm25StatisticsProvider for FieldFreqs<'_> {
+    fn total_num_tokens(&self, field: Field) -> tantivy::Result<u64> {
+        match self.slot(field) {
+            Some(i) => Ok(self.tokens[i]),
+            None => self.searcher.total_num_tokens(field),
+        }
+    }
+
+    fn total_num_docs(&self) -> tantivy::Result<u64> {
+        self.searcher.total_num_docs()
+    }
+
+    fn doc_freq(&self, term: &Term) -> tantivy::Result<u64> {
+        let value = term.value();
+        let known = self.slot(term.field()).and_then(|i| {
+            let dfs = self.known.get(value.as_str()?)?;
+            Some(dfs[i])
+        });
+        match known {
+            Some(df) => Ok(df),
+            None => self.searcher.doc_freq(term),
+        }
+    }
 }
 
 /// The correction of an out-of-vocabulary word, if it looks like a misspelling of an indexed
@@ -1127,7 +1240,7 @@ fn doc_freq(searcher: &Searcher, index: &OpenIndex, stem: &str) -> u64 {
 /// vs "cancer", "online" vs "only") are left alone. Returns the indexed *stem* and its
 /// document frequency.
 fn typo_fix(
-    searcher: &Searcher,
+    freqs: &mut FieldFreqs,
     index: &OpenIndex,
     stem_analyzer: &TextAnalyzer,
     word: &str,
@@ -1145,11 +1258,19 @@ fn typo_fix(
             true,
         );
         let automaton = query.automaton().ok()?;
-        for segment in searcher.segment_readers() {
+        for segment in freqs.searcher.segment_readers() {
             let Ok(inverted) = segment.inverted_index(index.fields.words) else {
                 continue;
             };
-            let Ok(mut stream) = inverted.terms().search(&automaton).into_stream() else {
+            // A fix keeps the first letter (see `plausible_typo`): walk only that letter's
+            // part of the dictionary.
+            let Ok(mut stream) = inverted
+                .terms()
+                .search(&automaton)
+                .ge(&word[..1])
+                .lt([word.as_bytes()[0] + 1])
+                .into_stream()
+            else {
                 continue;
             };
             while stream.advance() {
@@ -1169,7 +1290,7 @@ fn typo_fix(
             let mut analyzer = stem_analyzer.clone();
             let mut stream = analyzer.token_stream(&fixed);
             let stem = stream.next().map(|t| t.text.clone())?;
-            let df = doc_freq(searcher, index, &stem);
+            let df = freqs.doc_freq(&stem);
             return (df > 0).then_some((stem, df));
         }
     }
@@ -1308,7 +1429,7 @@ mod tests {
         )
         .unwrap();
         let r = Retriever::new(synonyms, AnswerConfig::default());
-        let concepts = r.concepts("is it actually safe during chemo, will it hurt less?");
+        let concepts = r.concepts(&r.words("is it actually safe during chemo, will it hurt less?"));
         let words: Vec<&str> = concepts.iter().map(|c| c.word.as_str()).collect();
         assert_eq!(words, ["safe", "chemo", "hurt less"]);
         assert!(concepts[1]

@@ -305,3 +305,43 @@ fn section_keywords_match_as_phrases_and_are_never_quoted() {
             .collect::<Vec<_>>()
     );
 }
+
+/// The in-memory passage memo hands out exactly what the index stores, and keeps nothing
+/// past its byte budget.
+#[test]
+fn the_passage_memo_matches_the_stored_documents_and_keeps_to_its_budget() {
+    use backrub::index::{IndexStore, PassageMemo};
+    use tantivy::schema::Value;
+    use tantivy::{DocAddress, TantivyDocument};
+
+    let ws = Workspace::new();
+    drop(ws.engine()); // builds the index
+    let index = IndexStore::new(&ws.config().index_dir)
+        .open_current()
+        .unwrap();
+    let searcher = index.reader.searcher();
+    let none_kept = PassageMemo::new(&index.reader, 0);
+    let max_doc = searcher.segment_reader(0).max_doc();
+    assert!(max_doc > 10);
+    for doc_id in 0..max_doc {
+        let address = DocAddress::new(0, doc_id);
+        let stored: TantivyDocument = searcher.doc(address).unwrap();
+        let body = stored.get_first(index.fields.body).and_then(|v| v.as_str());
+        let path = stored.get_first(index.fields.path).and_then(|v| v.as_str());
+        for _ in 0..2 {
+            let p = index
+                .passages
+                .get(&searcher, &index.fields, address)
+                .unwrap();
+            assert_eq!(Some(p.body.as_str()), body);
+            assert_eq!(Some(p.path.as_str()), path);
+            let q = none_kept.get(&searcher, &index.fields, address).unwrap();
+            assert_eq!(Some(q.body.as_str()), body);
+        }
+    }
+    assert!(
+        index.passages.used() > 0,
+        "the bundled knowledge fits the budget"
+    );
+    assert_eq!(none_kept.used(), 0, "a zero budget keeps nothing");
+}
