@@ -162,12 +162,65 @@ fn quote(hit: &Hit, concepts: &[Concept], ctx: &Context<'_>) -> Quote {
         heading: hit.heading.clone(),
         path: hit.path.clone(),
         score: hit.score,
-        text: excerpt(
-            &hit.body,
-            concepts,
-            ctx.retriever,
-            ctx.answer.max_quote_chars,
-        ),
+        text: match &hit.passage {
+            // The stored passage keeps its units, cut once.
+            Some(p) if p.body.chars().count() > ctx.answer.max_quote_chars => excerpt_of(
+                &p.body,
+                p.units.get_or_init(|| Units::split(&p.body, ctx.retriever)),
+                concepts,
+                ctx.answer.max_quote_chars,
+            ),
+            _ => excerpt(
+                &hit.body,
+                concepts,
+                ctx.retriever,
+                ctx.answer.max_quote_chars,
+            ),
+        },
+    }
+}
+
+/// A passage body cut into quotable units (list items and sentences), each with its
+/// paragraph and its stems: the work of an excerpt that does not depend on the question,
+/// kept with a stored passage (see [`crate::index::StoredPassage`]) so it is done once.
+#[derive(Debug)]
+pub struct Units(Vec<Unit>);
+
+#[derive(Debug)]
+struct Unit {
+    paragraph: usize,
+    /// Byte range in the body.
+    range: std::ops::Range<usize>,
+    stems: Vec<String>,
+}
+
+impl Units {
+    /// Splits `body` into units and stems each.
+    pub fn split(body: &str, retriever: &Retriever) -> Units {
+        let offset = |part: &str| part.as_ptr() as usize - body.as_ptr() as usize;
+        let mut units = Vec::new();
+        let mut push = |paragraph: usize, text: &str| {
+            let start = offset(text);
+            units.push(Unit {
+                paragraph,
+                range: start..start + text.len(),
+                stems: retriever.stems(text),
+            });
+        };
+        for (para_no, para) in body.split("\n\n").enumerate() {
+            for line in para.lines() {
+                if line.trim_start().starts_with("- ") {
+                    push(para_no, line.trim());
+                } else {
+                    for sentence in line.split_sentence_bounds().map(str::trim) {
+                        if !sentence.is_empty() {
+                            push(para_no, sentence);
+                        }
+                    }
+                }
+            }
+        }
+        Units(units)
     }
 }
 
@@ -184,24 +237,17 @@ pub fn excerpt(
     if body.chars().count() <= max_chars {
         return body.to_string();
     }
-    // Units: list items and sentences, remembering which paragraph each belongs to.
-    let mut units: Vec<(usize, &str)> = Vec::new();
-    for (para_no, para) in body.split("\n\n").enumerate() {
-        for line in para.lines() {
-            if line.trim_start().starts_with("- ") {
-                units.push((para_no, line.trim()));
-            } else {
-                units.extend(
-                    line.split_sentence_bounds()
-                        .map(str::trim)
-                        .filter(|s| !s.is_empty())
-                        .map(|s| (para_no, s)),
-                );
-            }
-        }
-    }
-    let score = |text: &str| -> f32 {
-        let stems = retriever.stems(text);
+    excerpt_of(body, &Units::split(body, retriever), concepts, max_chars)
+}
+
+/// [`excerpt`] of a body already cut into `units`.
+fn excerpt_of(body: &str, units: &Units, concepts: &[Concept], max_chars: usize) -> String {
+    let units: Vec<(usize, &str, &[String])> = units
+        .0
+        .iter()
+        .map(|u| (u.paragraph, &body[u.range.clone()], u.stems.as_slice()))
+        .collect();
+    let score = |stems: &[String]| -> f32 {
         concepts
             .iter()
             .filter(|c| c.found_in(|s| stems.iter().any(|t| t == s)).is_some())
@@ -211,7 +257,7 @@ pub fn excerpt(
     let mut ranked: Vec<(usize, f32)> = units
         .iter()
         .enumerate()
-        .map(|(i, (_, t))| (i, score(t)))
+        .map(|(i, (_, _, stems))| (i, score(stems)))
         .collect();
     // Best first; among equals, earlier first (the opening sentence frames a section).
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -237,7 +283,7 @@ pub fn excerpt(
     let mut out = String::new();
     let mut previous: Option<usize> = None;
     for i in chosen {
-        let (para, text) = units[i];
+        let (para, text, _) = units[i];
         match previous {
             None if i > 0 => out.push_str("… "),
             None => {}

@@ -641,6 +641,9 @@ pub struct Hit {
     pub anchored: bool,
     /// Final ranking score.
     pub score: f32,
+    /// The stored passage it was read from, when it came from the index's memo (what is
+    /// worked out about a passage once is kept there).
+    pub passage: Option<Arc<StoredPassage>>,
 }
 
 /// The outcome of a search.
@@ -832,6 +835,7 @@ impl Retriever {
                     heading_coverage: 0.0,
                     anchored: true,
                     score: bm25,
+                    passage: None,
                 })
             })
             .collect()
@@ -1110,6 +1114,7 @@ impl Retriever {
                     heading_coverage: s.heading_coverage,
                     anchored: s.anchored,
                     score: s.score,
+                    passage: Some(Arc::clone(p)),
                 }
             })
             .collect();
@@ -1319,10 +1324,11 @@ fn plausible_typo(typed: &str, candidate: &str) -> bool {
     }
 }
 
-/// Neighbouring keys on a QWERTY keyboard, or letters that often stand for the same sound.
+/// Neighbouring keys on a QWERTY keyboard, or letters that often stand for the same sound
+/// (any vowel for another: "pregnent", "seperate" are spelled by ear).
 fn similar_letters(x: char, y: char) -> bool {
     const ROWS: [&str; 3] = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
-    const SOUND_ALIKE: [&str; 3] = ["csk", "sz", "iy"];
+    const SOUND_ALIKE: [&str; 4] = ["csk", "sz", "iy", "aeiou"];
     let pos = |c: char| {
         ROWS.iter()
             .enumerate()
@@ -1361,6 +1367,7 @@ mod tests {
             heading_coverage: 0.0,
             anchored,
             score,
+            passage: None,
         }
     }
 
@@ -1370,6 +1377,7 @@ mod tests {
         assert!(plausible_typo("histroy", "history")); // swapped letters
         assert!(plausible_typo("licenced", "licensed")); // sound-alike letter
         assert!(plausible_typo("tissie", "tissue")); // neighbouring key
+        assert!(plausible_typo("pregnent", "pregnant")); // a vowel by ear
         assert!(!plausible_typo("cancel", "cancer")); // l and r: a different word
         assert!(!plausible_typo("killing", "illing")); // first letter kept
         assert!(

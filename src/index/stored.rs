@@ -17,6 +17,7 @@ use tantivy::schema::Value;
 use tantivy::{DocAddress, IndexReader, Searcher, TantivyDocument};
 
 use super::Fields;
+use crate::answer::Units;
 use crate::retrieve::Analysis;
 
 /// Bytes of passage text and analysis kept in memory per index generation. The bundled
@@ -42,6 +43,8 @@ pub struct StoredPassage {
     pub line: u64,
     /// Ranking's view of the passage.
     pub analysis: Analysis,
+    /// Its body cut into quotable units, once it is first quoted in part.
+    pub units: OnceLock<Units>,
 }
 
 impl StoredPassage {
@@ -61,12 +64,15 @@ impl StoredPassage {
             body: text(f.body),
             line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
             analysis: Analysis::parse(&text(f.analysis)),
+            units: OnceLock::new(),
         }
     }
 
-    /// Roughly the heap bytes it holds.
+    /// Roughly the heap bytes it holds, with room for its units (about three times the
+    /// body: ranges, and stems as strings).
     fn size(&self) -> usize {
         std::mem::size_of::<StoredPassage>()
+            + 3 * self.body.len()
             + self.article.len()
             + self.file.len()
             + self.source.len()
