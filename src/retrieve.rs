@@ -854,15 +854,28 @@ impl Retriever {
                     .filter(|(plain, _)| !self.stop_words.contains(plain.as_str()))
                     .map(|(_, stem)| stem.as_str())
                     .collect();
+                // The phrase's own words say it best, unless some were little words left
+                // out: then what is left ("hurt" of "hurt less") is only a fragment, and the
+                // expansions ("pain relief") say what was meant.
+                let fragment = own.len() < n;
+                let (own_weight, expansion_weight) = if fragment {
+                    (ALTERNATIVE_WEIGHT, 1.0)
+                } else {
+                    (1.0, ALTERNATIVE_WEIGHT)
+                };
                 let mut alternatives: Vec<(String, f32)> = Vec::new();
-                if !own.is_empty() {
-                    alternatives.push((own.join(" "), 1.0));
-                }
                 for group in &entry.expansions {
                     if !alternatives.iter().any(|(s, _)| s == group) {
-                        alternatives.push((group.clone(), ALTERNATIVE_WEIGHT));
+                        alternatives.push((group.clone(), expansion_weight));
                     }
                 }
+                if !own.is_empty() {
+                    let own = own.join(" ");
+                    alternatives.retain(|(s, _)| *s != own);
+                    alternatives.push((own, own_weight));
+                }
+                // Best first: a passage is credited with the first alternative it contains.
+                alternatives.sort_by(|a, b| b.1.total_cmp(&a.1));
                 let word = words[i..i + n]
                     .iter()
                     .map(|(p, _)| p.as_str())
@@ -1449,5 +1462,16 @@ mod tests {
         assert!(concepts[1]
             .found_in(|s| s == "treatment" || s == "cancer")
             .is_some());
+        // "hurt" is only a fragment of "hurt less": "pain relief" says it fully.
+        assert_eq!(
+            concepts[2].found_in(|s| s == "hurt"),
+            Some(ALTERNATIVE_WEIGHT)
+        );
+        assert_eq!(
+            concepts[2].found_in(|s| ["hurt", "pain", "relief"].contains(&s)),
+            Some(1.0)
+        );
+        // A single lay word keeps its own word first.
+        assert_eq!(concepts[1].found_in(|s| s == "chemo"), Some(1.0));
     }
 }
