@@ -227,7 +227,7 @@ impl Default for AnswerConfig {
             max_quote_chars: 600,
             max_passage_chars: 1200,
             heading_boost: 2.5,
-            path_boost: 0.6,
+            path_boost: 0.0,
             keywords_boost: 1.5,
             min_coverage: 0.15,
             min_coverage_unanchored: 0.6,

@@ -968,8 +968,9 @@ impl Retriever {
                 .into_iter()
                 .enumerate()
                 {
-                    // A field some stem never occurs in cannot match: no clause.
-                    if in_field.iter().any(|dfs| dfs[i] == 0) {
+                    // A field some stem never occurs in cannot match, and one weighted zero
+                    // counts for nothing: no clause.
+                    if boost <= 0.0 || in_field.iter().any(|dfs| dfs[i] == 0) {
                         continue;
                     }
                     let term = |stem: &str| -> Box<dyn Query> {
