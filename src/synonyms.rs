@@ -34,6 +34,10 @@ struct File {
 struct OutOfScope {
     #[serde(default)]
     words: Vec<String>,
+    #[serde(default)]
+    elsewhere: Vec<String>,
+    #[serde(default)]
+    unless: Vec<String>,
 }
 
 /// One entry: a phrase (as stems) and what it stands for (as stems).
@@ -55,6 +59,10 @@ pub struct Synonyms {
     entries: Vec<Entry>,
     /// `[out_of_scope] words`, as stem sequences: a question containing one is declined.
     out_of_scope: Vec<Vec<String>>,
+    /// `[out_of_scope] elsewhere`: declined too, unless the question also says one of
+    /// `unless` ("my neck and lower back are stiff" is about the back).
+    elsewhere: Vec<Vec<String>>,
+    unless: Vec<Vec<String>>,
 }
 
 fn stems(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
@@ -121,20 +129,28 @@ impl Synonyms {
                 expansions: expanded,
             });
         }
-        let mut out_of_scope = Vec::new();
-        for word in &file.out_of_scope.words {
-            let key = stems(&mut analyzer, word);
-            if key.is_empty() {
-                let line = find_key_line(text, word);
-                problems.push(Problem::error(
-                    path,
-                    line,
-                    format!("out-of-scope word {word:?} has no words"),
-                ));
-            } else {
-                out_of_scope.push(key);
+        let mut word_lists = [Vec::new(), Vec::new(), Vec::new()];
+        let lists = [
+            &file.out_of_scope.words,
+            &file.out_of_scope.elsewhere,
+            &file.out_of_scope.unless,
+        ];
+        for (list, keys) in lists.into_iter().zip(word_lists.iter_mut()) {
+            for word in list {
+                let key = stems(&mut analyzer, word);
+                if key.is_empty() {
+                    let line = find_key_line(text, word);
+                    problems.push(Problem::error(
+                        path,
+                        line,
+                        format!("out-of-scope word {word:?} has no words"),
+                    ));
+                } else {
+                    keys.push(key);
+                }
             }
         }
+        let [out_of_scope, elsewhere, unless] = word_lists;
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -147,6 +163,8 @@ impl Synonyms {
         Ok(Synonyms {
             entries,
             out_of_scope,
+            elsewhere,
+            unless,
         })
     }
 
@@ -160,14 +178,23 @@ impl Synonyms {
         self.entries.is_empty()
     }
 
-    /// The first out-of-scope word or phrase found in `stems`, if any.
+    /// The first out-of-scope word or phrase found in `stems`, if any: one of `words`, or
+    /// one of `elsewhere` when none of `unless` is said.
     pub fn out_of_scope(&self, stems: &[&str]) -> Option<String> {
+        let says = |key: &&Vec<String>| {
+            stems
+                .windows(key.len())
+                .any(|w| w.iter().zip(key.iter()).all(|(a, b)| a == b))
+        };
         self.out_of_scope
             .iter()
-            .find(|key| {
-                stems
-                    .windows(key.len())
-                    .any(|w| w.iter().zip(key.iter()).all(|(a, b)| a == b))
+            .find(says)
+            .or_else(|| {
+                if self.unless.iter().any(|key| says(&key)) {
+                    None
+                } else {
+                    self.elsewhere.iter().find(says)
+                }
             })
             .map(|key| key.join(" "))
     }
@@ -222,6 +249,18 @@ mod tests {
             Some("co codamol")
         );
         assert!(s.out_of_scope(&["co", "op"]).is_none());
+    }
+
+    #[test]
+    fn elsewhere_is_out_of_scope_unless_the_back_is_named() {
+        let text = "[out_of_scope]\nelsewhere = [\"neck\"]\nunless = [\"back\", \"lower back\"]\n";
+        let s = Synonyms::parse(text, Path::new("s.toml")).unwrap();
+        assert_eq!(
+            s.out_of_scope(&["stiff", "neck", "massag"]).as_deref(),
+            Some("neck")
+        );
+        assert!(s.out_of_scope(&["stiff", "neck", "and", "back"]).is_none());
+        assert!(s.out_of_scope(&["stiff", "back"]).is_none());
     }
 
     #[test]
