@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use rustc_hash::FxHashMap;
 use serde::Deserialize;
 use tantivy::tokenizer::TextAnalyzer;
 
@@ -57,6 +58,8 @@ pub struct Entry {
 pub struct Synonyms {
     /// Longest phrases first, so "lower back" wins over "back".
     entries: Vec<Entry>,
+    /// Entries by their first stem (indexes into `entries`, in its order).
+    by_first: FxHashMap<String, Vec<usize>>,
     /// `[out_of_scope] words`, as stem sequences: a question containing one is declined.
     out_of_scope: Vec<Vec<String>>,
     /// `[out_of_scope] elsewhere`: declined too, unless the question also says one of
@@ -160,8 +163,13 @@ impl Synonyms {
                 .cmp(&a.stems.len())
                 .then_with(|| a.phrase.cmp(&b.phrase))
         });
+        let mut by_first: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        for (i, entry) in entries.iter().enumerate() {
+            by_first.entry(entry.stems[0].clone()).or_default().push(i);
+        }
         Ok(Synonyms {
             entries,
+            by_first,
             out_of_scope,
             elsewhere,
             unless,
@@ -201,15 +209,20 @@ impl Synonyms {
 
     /// The longest entry whose phrase starts at `stems[at]`.
     pub fn match_at(&self, stems: &[&str], at: usize) -> Option<&Entry> {
-        self.entries.iter().find(|entry| {
-            let n = entry.stems.len();
-            at + n <= stems.len()
-                && entry
-                    .stems
-                    .iter()
-                    .zip(&stems[at..at + n])
-                    .all(|(a, b)| a == b)
-        })
+        let first = stems.get(at)?;
+        self.by_first
+            .get(*first)?
+            .iter()
+            .map(|&i| &self.entries[i])
+            .find(|entry| {
+                let n = entry.stems.len();
+                at + n <= stems.len()
+                    && entry
+                        .stems
+                        .iter()
+                        .zip(&stems[at..at + n])
+                        .all(|(a, b)| a == b)
+            })
     }
 }
 
