@@ -132,7 +132,7 @@ async fn a_long_question_is_answered_from_its_first_part_and_the_reply_says_so()
 async fn never_more_quotes_than_max_passages() {
     scenario(async {
         // A question the bundled knowledge answers with two passages by default.
-        let question = "is deep tissue or trigger point better for knots";
+        let question = "whats the best massage for knots in my back";
         for max in [2, 1] {
             let bot = Bot::start_with(|c| c.answer.max_passages = max).await;
             let expected = bot.engine.ask(question);
