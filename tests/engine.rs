@@ -345,3 +345,51 @@ fn the_passage_memo_matches_the_stored_documents_and_keeps_to_its_budget() {
     );
     assert_eq!(none_kept.used(), 0, "a zero budget keeps nothing");
 }
+
+/// A long passage is quoted by its sentences that mention the question, and the sentence
+/// split kept with a stored passage gives the same excerpt as splitting afresh, on first and
+/// later questions alike.
+#[test]
+fn quotes_from_remembered_sentence_splits_match_fresh_excerpts() {
+    use backrub::answer::excerpt;
+    use backrub::retrieve::Retriever;
+    use backrub::synonyms::Synonyms;
+
+    let ws = Workspace::new();
+    let engine = ws.engine();
+    let config = engine.config().clone();
+    let retriever = Retriever::new(
+        Synonyms::load(&config.synonyms_file()).unwrap(),
+        config.answer.clone(),
+    );
+    let questions = [
+        "cant pee since yesterday and my bum is numb, is massage ok?",
+        "what are the warning signs that back pain is an emergency",
+        "is it safe to get a massage on blood thinners",
+    ];
+    let mut trimmed = 0;
+    for _ in 0..2 {
+        for question in questions {
+            let answer = engine.ask(question);
+            let retrieval = engine.retrieve(question, false);
+            for quote in &answer.passages {
+                let hit = retrieval
+                    .hits
+                    .iter()
+                    .find(|h| h.path == quote.path)
+                    .expect("a quoted passage is among the hits");
+                let fresh = excerpt(
+                    &hit.body,
+                    &retrieval.concepts,
+                    &retriever,
+                    config.answer.max_quote_chars,
+                );
+                assert_eq!(quote.text, fresh, "{question:?} quoting {}", quote.path);
+                if fresh.len() < hit.body.len() {
+                    trimmed += 1;
+                }
+            }
+        }
+    }
+    assert!(trimmed > 0, "some quote must be a trimmed excerpt");
+}
