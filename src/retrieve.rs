@@ -23,9 +23,9 @@ use tantivy::collector::TopDocs;
 use tantivy::query::{
     Bm25StatisticsProvider, BooleanQuery, BoostQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
-use tantivy::schema::{Field, IndexRecordOption, Value};
+use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DocAddress, Searcher, TantivyDocument, Term};
+use tantivy::{DocAddress, Searcher, Term};
 
 use crate::config::AnswerConfig;
 use crate::index::{plain_analyzer, stem_analyzer, Fields, OpenIndex, StoredPassage};
@@ -814,29 +814,19 @@ impl Retriever {
             .unwrap_or_default();
         top.into_iter()
             .filter_map(|(bm25, address)| {
-                let doc: TantivyDocument = searcher.doc(address).ok()?;
-                let text = |field| {
-                    doc.get_first(field)
-                        .and_then(|v| v.as_str())
-                        .unwrap_or_default()
-                        .to_string()
-                };
-                Some(Hit {
-                    article: text(f.article),
-                    file: text(f.file),
-                    source: text(f.source),
-                    heading: text(f.heading),
-                    path: text(f.path),
-                    body: text(f.body),
-                    line: doc.get_first(f.line).and_then(|v| v.as_u64()).unwrap_or(0),
-                    bm25,
-                    coverage: 1.0,
-                    covered: Vec::new(),
-                    heading_coverage: 0.0,
-                    anchored: true,
-                    score: bm25,
-                    passage: None,
-                })
+                let passage = index.passages.get(&searcher, &f, address).ok()?;
+                Some(
+                    Scored {
+                        passage,
+                        bm25,
+                        coverage: 1.0,
+                        covered: Vec::new(),
+                        heading_coverage: 0.0,
+                        anchored: true,
+                        score: bm25,
+                    }
+                    .into_hit(),
+                )
             })
             .collect()
     }
@@ -1028,15 +1018,6 @@ impl Retriever {
         let specific_weight = ((n + 0.5) / 1.5 + 1.0).ln() * SPECIFIC_SHARE;
         // Score every candidate from its precomputed analysis (read once per index
         // generation, see `PassageMemo`), then keep the `keep` best.
-        struct Scored {
-            passage: Arc<StoredPassage>,
-            bm25: f32,
-            coverage: f32,
-            covered: Vec<usize>,
-            heading_coverage: f32,
-            anchored: bool,
-            score: f32,
-        }
         // The known concepts with their alternatives split into stems, once.
         let known: Vec<(usize, &Concept, SplitAlternatives)> = concepts
             .iter()
@@ -1112,25 +1093,7 @@ impl Retriever {
         let hits = scored
             .into_iter()
             .take(keep)
-            .map(|s| {
-                let p = &s.passage;
-                Hit {
-                    article: p.article.clone(),
-                    file: p.file.clone(),
-                    source: p.source.clone(),
-                    heading: p.heading.clone(),
-                    path: p.path.clone(),
-                    body: p.body.clone(),
-                    line: p.line,
-                    bm25: s.bm25,
-                    coverage: s.coverage,
-                    covered: s.covered,
-                    heading_coverage: s.heading_coverage,
-                    anchored: s.anchored,
-                    score: s.score,
-                    passage: Some(Arc::clone(p)),
-                }
-            })
+            .map(Scored::into_hit)
             .collect();
         Ok(hits)
     }
@@ -1174,6 +1137,39 @@ fn push_concept(concepts: &mut Vec<Concept>, word: String, alternatives: Vec<(St
         weight: 0.0,
         known: false,
     });
+}
+
+/// A candidate passage with its ranking figures, before it becomes a [`Hit`].
+struct Scored {
+    passage: Arc<StoredPassage>,
+    bm25: f32,
+    coverage: f32,
+    covered: Vec<usize>,
+    heading_coverage: f32,
+    anchored: bool,
+    score: f32,
+}
+
+impl Scored {
+    fn into_hit(self) -> Hit {
+        let p = &self.passage;
+        Hit {
+            article: p.article.clone(),
+            file: p.file.clone(),
+            source: p.source.clone(),
+            heading: p.heading.clone(),
+            path: p.path.clone(),
+            body: p.body.clone(),
+            line: p.line,
+            bm25: self.bm25,
+            coverage: self.coverage,
+            covered: self.covered,
+            heading_coverage: self.heading_coverage,
+            anchored: self.anchored,
+            score: self.score,
+            passage: Some(self.passage),
+        }
+    }
 }
 
 /// A concept's alternatives, each split into its stems, with its weight.
