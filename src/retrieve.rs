@@ -298,6 +298,50 @@ const GENERIC_WORDS: &[&str] = &[
     "totally",
     "truly",
     "wanna",
+    // chat spellings and abbreviations
+    "bc",
+    "coz",
+    "cuz",
+    "dunno",
+    "fyi",
+    "imho",
+    "imo",
+    "lemme",
+    "lmao",
+    "ngl",
+    "omg",
+    "rn",
+    "smh",
+    "tho",
+    "ty",
+    "wat",
+    "wen",
+    "wut",
+    "y",
+    "r",
+    "k",
+    "yall",
+    "yea",
+    "yup",
+    "doesnt",
+    "wont",
+    "wouldnt",
+    "shouldnt",
+    "couldnt",
+    "itll",
+    "youre",
+    "theyre",
+    "hows",
+    "wheres",
+    "whos",
+    "hr",
+    "hrs",
+    "min",
+    "mins",
+    "wk",
+    "wks",
+    "yr",
+    "yrs",
     "whatever",
     "yep",
     "alright",
@@ -1470,5 +1514,9 @@ mod tests {
         );
         // A single lay word keeps its own word first.
         assert_eq!(concepts[1].found_in(|s| s == "chemo"), Some(1.0));
+        // Chat spellings are filler too, not unknown words that count against coverage.
+        let chat = r.concepts(&r.words("wen is a massage ok tho, ngl it hurts rn, 20 mins max"));
+        let words: Vec<&str> = chat.iter().map(|c| c.word.as_str()).collect();
+        assert_eq!(words, ["massage", "hurts", "20", "max"]);
     }
 }
