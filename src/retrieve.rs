@@ -65,7 +65,12 @@ const BM25_WEIGHT: f32 = 0.5;
 const PHRASE_WEIGHT: f32 = 0.5;
 
 /// See [`PHRASE_WEIGHT`].
-const PHRASE_FULL: usize = 5;
+const PHRASE_FULL: f32 = 5.0;
+
+/// What one of a keyword phrase's function words counts toward [`PHRASE_FULL`] when the
+/// question says it too, as a share of a content word: they carry intent, but "should i"
+/// is in many questions and many phrases.
+const FUNCTION_WORD_CREDIT: f32 = 0.5;
 
 /// BM25 boost of question words outside the concepts, matched against section keywords
 /// only: enough to make a section a candidate, too little to rank it.
@@ -1096,15 +1101,21 @@ impl Retriever {
             // question says in full (a keyword is a phrase: "under the weather" must not make
             // every question about the weather match). A phrase matches when the question
             // says all of its content words (its function words may be phrased any other
-            // way); it earns credit for every word the question also says, function words
-            // included, since those carry the intent ("why does my back hurt" is about
-            // causes, "how does my back hurt" is not).
+            // way); it earns credit for its content words, and part credit for each of its
+            // function words the question also says, since those carry the intent ("why
+            // does my back hurt" is about causes, "how does my back hurt" is not).
             let mut matched: Vec<&str> = Vec::new();
-            let mut phrase_credit = 0usize;
+            let mut phrase_credit = 0f32;
             for phrase in analysis.phrases.iter() {
                 if phrase.content.iter().all(|s| said.contains(&**s)) {
-                    phrase_credit = phrase_credit
-                        .max(phrase.every.iter().filter(|s| said.contains(&***s)).count());
+                    let function_words = phrase
+                        .every
+                        .iter()
+                        .filter(|s| said.contains(&***s) && !phrase.content.contains(s))
+                        .count();
+                    phrase_credit = phrase_credit.max(
+                        phrase.content.len() as f32 + FUNCTION_WORD_CREDIT * function_words as f32,
+                    );
                     matched.extend(phrase.content.iter().map(|s| &**s));
                 }
             }
@@ -1134,7 +1145,7 @@ impl Retriever {
             let score = coverage
                 + HEADING_WEIGHT * heading_coverage
                 + BM25_WEIGHT * bm25 / max_bm25
-                + PHRASE_WEIGHT * phrase_credit.min(PHRASE_FULL) as f32 / PHRASE_FULL as f32;
+                + PHRASE_WEIGHT * phrase_credit.min(PHRASE_FULL) / PHRASE_FULL;
             scored.push(Scored {
                 passage,
                 bm25,

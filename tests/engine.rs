@@ -306,6 +306,23 @@ fn section_keywords_match_as_phrases_and_are_never_quoted() {
     );
 }
 
+/// A keyword phrase earns full credit for its content words and part credit for the little
+/// words the question also says, so "should i ..." does not outweigh what it is about.
+#[test]
+fn keyword_phrases_weigh_content_words_above_little_words() {
+    let ws = Workspace::new();
+    let engine = ws.engine();
+    // "stretch before massage" (Warming Up) says more of this than "what stretches should i
+    // do" (Incorporating Stretching), though both share three words with it.
+    let answer = engine.ask("should i stretch before my massage");
+    let headings: Vec<&str> = answer.passages.iter().map(|p| p.heading.as_str()).collect();
+    assert_eq!(
+        headings.first(),
+        Some(&"Warming Up and Stretching before the Session"),
+        "{headings:?}"
+    );
+}
+
 /// A lay phrase of two content words ("waste of money") found in a section anchors the
 /// question like a domain word does: no section contains it by coincidence.
 #[test]
