@@ -97,6 +97,8 @@ fn off_topic_questions_are_declined_with_the_topic_list() {
         "best recipe for banana bread?",
         "who won the football last night",
         "how do i fix a flat tyre on my bike",
+        "does my insurance pay for a back massage",
+        "how much does a deep tissue massage cost",
     ] {
         let answer = engine.ask(question);
         assert!(
