@@ -76,6 +76,9 @@ const FUNCTION_WORD_CREDIT: f32 = 0.5;
 /// only: enough to make a section a candidate, too little to rank it.
 const FILLER_KEYWORD_BOOST: f32 = 0.1;
 
+/// Passages scoring at least this share of the best one's are near-tied with it.
+const NEAR_TIE: f32 = 0.9;
+
 /// Weight of a word the articles never use, as a share of the rarest word's IDF.
 const UNKNOWN_WEIGHT: f32 = 0.75;
 
@@ -726,7 +729,7 @@ impl Retrieval {
             }
             let close = hit.score >= best.score * config.second_passage_ratio;
             let adds = hit.covered.iter().any(|c| !best.covered.contains(c));
-            let very_close = hit.score >= best.score * 0.9;
+            let very_close = hit.score >= best.score * NEAR_TIE;
             if close && hit.answers(config) && (adds || very_close) && hit.path != best.path {
                 chosen.push(hit);
             }
@@ -748,14 +751,19 @@ impl Hit {
     /// Two distinct concepts found together ("trigger point" and "knots") are no coincidence
     /// either, so they anchor a question as a domain word does.
     pub fn answers(&self, config: &AnswerConfig) -> bool {
-        let anchored = self.anchored || self.covered.len() >= 2;
-        self.coverage
-            >= if anchored {
-                config.min_coverage
-            } else {
-                config.min_coverage_unanchored
-            }
+        answers(self.coverage, self.anchored, self.covered.len(), config)
     }
+}
+
+/// See [`Hit::answers`].
+fn answers(coverage: f32, anchored: bool, concepts_found: usize, config: &AnswerConfig) -> bool {
+    let anchored = anchored || concepts_found >= 2;
+    coverage
+        >= if anchored {
+            config.min_coverage
+        } else {
+            config.min_coverage_unanchored
+        }
 }
 
 /// Turns questions into searches. Built once per loaded index and synonym table.
@@ -1157,6 +1165,20 @@ impl Retriever {
             });
         }
         scored.sort_by(|a, b| b.score.total_cmp(&a.score));
+        // Between near-tied leaders, one that answers the question (see `Hit::answers`) goes
+        // first: a tie should not decline a question that a passage answers. A clearly
+        // better passage that fails is not passed over for a weaker one, which would be noise.
+        let passes = |s: &Scored| answers(s.coverage, s.anchored, s.covered.len(), &self.config);
+        if let Some(top) = scored.first().filter(|top| !passes(top)) {
+            let floor = top.score * NEAR_TIE;
+            if let Some(i) = scored
+                .iter()
+                .take_while(|s| s.score >= floor)
+                .position(|s| passes(s))
+            {
+                scored[..=i].rotate_right(1);
+            }
+        }
         let hits = scored
             .into_iter()
             .take(keep)

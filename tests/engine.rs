@@ -308,6 +308,49 @@ fn section_keywords_match_as_phrases_and_are_never_quoted() {
     );
 }
 
+/// The issue's own examples of how people ask: each finds its sections, and the near misses
+/// are declined.
+#[test]
+fn the_issues_examples_find_their_sections() {
+    let ws = Workspace::new();
+    let engine = ws.engine();
+    let top = |question: &str, n: usize| -> Vec<String> {
+        let retrieval = engine.retrieve(question, false);
+        assert!(
+            !retrieval.answering_hits(&engine.config().answer).is_empty(),
+            "{question:?} declined"
+        );
+        retrieval
+            .hits
+            .iter()
+            .take(n)
+            .map(|h| h.heading.clone())
+            .collect()
+    };
+    let knots = top(
+        "my lower back is always in knots, what kind of rub should I book?",
+        2,
+    );
+    assert!(
+        knots.contains(&"Deep Tissue Massage".to_string())
+            && knots.contains(&"Trigger Point Therapy".to_string()),
+        "{knots:?}"
+    );
+    assert_eq!(
+        top("pain shooting down my leg", 1),
+        ["Different Types of Back Pain"]
+    );
+    let dvt = top("is it safe with a DVT?", 1);
+    assert!(
+        dvt == ["Possible Contraindications or Risks"]
+            || dvt == ["Blood Clots and Deep Vein Thrombosis"],
+        "{dvt:?}"
+    );
+    for question in ["best painkiller dose?", "can massage cure cancer?"] {
+        assert!(!engine.ask(question).answered, "{question:?} answered");
+    }
+}
+
 /// A keyword phrase earns full credit for its content words and part credit for the little
 /// words the question also says, so "should i ..." does not outweigh what it is about.
 #[test]
