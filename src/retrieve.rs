@@ -1174,7 +1174,7 @@ impl Retriever {
             if let Some(i) = scored
                 .iter()
                 .take_while(|s| s.score >= floor)
-                .position(|s| passes(s))
+                .position(passes)
             {
                 scored[..=i].rotate_right(1);
             }
