@@ -79,6 +79,9 @@ const FILLER_KEYWORD_BOOST: f32 = 0.1;
 /// Passages scoring at least this share of the best one's are near-tied with it.
 const NEAR_TIE: f32 = 0.9;
 
+/// Passages scoring at least this share of the best one's are tied with it.
+const TIE: f32 = 0.97;
+
 /// Weight of a word the articles never use, as a share of the rarest word's IDF.
 const UNKNOWN_WEIGHT: f32 = 0.75;
 
@@ -1165,12 +1168,12 @@ impl Retriever {
             });
         }
         scored.sort_by(|a, b| b.score.total_cmp(&a.score));
-        // Between near-tied leaders, one that answers the question (see `Hit::answers`) goes
-        // first: a tie should not decline a question that a passage answers. A clearly
-        // better passage that fails is not passed over for a weaker one, which would be noise.
+        // Between tied leaders (within 3%), one that answers the question (see `Hit::answers`)
+        // goes first: a tie should not decline a question that a passage answers. A better
+        // passage that fails is not passed over for a weaker one, which would be noise.
         let passes = |s: &Scored| answers(s.coverage, s.anchored, s.covered.len(), &self.config);
         if let Some(top) = scored.first().filter(|top| !passes(top)) {
-            let floor = top.score * NEAR_TIE;
+            let floor = top.score * TIE;
             if let Some(i) = scored
                 .iter()
                 .take_while(|s| s.score >= floor)
