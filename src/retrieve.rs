@@ -692,8 +692,7 @@ pub struct Hit {
     /// Share of the question's concept weight found in the passage's own heading.
     pub heading_coverage: f32,
     /// Whether it contains one of the question's *domain* words: a known concept so common
-    /// in the articles that it is not specific ("massage", "back", "pain", "therapist"), or
-    /// one of its lay phrases of two or more content words ("waste of money").
+    /// in the articles that it is not specific ("massage", "back", "pain", "therapist").
     pub anchored: bool,
     /// Final ranking score.
     pub score: f32,
@@ -1080,18 +1079,7 @@ impl Retriever {
         // Score every candidate from its precomputed analysis (read once per index
         // generation, see `PassageMemo`), then keep the `keep` best.
         // The known concepts with their alternatives split into stems, once.
-        // Whether finding it anchors a passage in the question's topic (see `Hit::anchored`):
-        // a domain word, or a lay phrase of two or more content words ("waste of money"),
-        // which no passage contains by coincidence.
-        let anchors = |c: &Concept| {
-            c.weight < specific_weight
-                || c.word
-                    .split(' ')
-                    .filter(|w| !self.stop_words.contains(w))
-                    .count()
-                    >= 2
-        };
-        let known: Vec<(usize, &Concept, SplitAlternatives, bool)> = concepts
+        let known: Vec<(usize, &Concept, SplitAlternatives)> = concepts
             .iter()
             .enumerate()
             .filter(|(_, c)| c.known)
@@ -1101,7 +1089,7 @@ impl Retriever {
                     .iter()
                     .map(|(group, w)| (group.split(' ').collect(), *w))
                     .collect();
-                (i, c, alternatives, anchors(c))
+                (i, c, alternatives)
             })
             .collect();
         let mut scored = Vec::with_capacity(top.len());
@@ -1141,11 +1129,11 @@ impl Retriever {
             };
             let (mut covered, mut credit, mut heading_credit, mut anchored) =
                 (Vec::new(), 0.0, 0.0, false);
-            for (i, concept, alternatives, anchors) in &known {
+            for (i, concept, alternatives) in &known {
                 if let Some(w) = found(alternatives, &present) {
                     covered.push(*i);
                     credit += concept.weight * w;
-                    anchored |= *anchors;
+                    anchored |= concept.weight < specific_weight;
                 }
                 if let Some(w) = found(alternatives, &own) {
                     heading_credit += concept.weight * w;
