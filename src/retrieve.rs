@@ -797,6 +797,9 @@ fn answers(coverage: f32, anchored: bool, concepts_found: usize, config: &Answer
 pub struct Retriever {
     synonyms: Synonyms,
     stop_words: HashSet<&'static str>,
+    /// The stems of the stop words: a typo fix landing on one ("shoud" → "should") or a
+    /// misspelling that stems like one ("befor") is filler too.
+    stop_stems: HashSet<String>,
     function_words: HashSet<&'static str>,
     plain: TextAnalyzer,
     stem: TextAnalyzer,
@@ -809,6 +812,17 @@ impl Retriever {
         Retriever {
             synonyms,
             stop_words: STOP_WORDS.iter().chain(GENERIC_WORDS).copied().collect(),
+            stop_stems: {
+                let mut stem = stem_analyzer();
+                let mut stems = HashSet::new();
+                for word in STOP_WORDS.iter().chain(GENERIC_WORDS) {
+                    let mut stream = stem.token_stream(word);
+                    while let Some(token) = stream.next() {
+                        stems.insert(token.text.clone());
+                    }
+                }
+                stems
+            },
             function_words: FUNCTION_WORDS.iter().copied().collect(),
             plain: plain_analyzer(),
             stem: stem_analyzer(),
@@ -961,7 +975,7 @@ impl Retriever {
             }
             let (plain, stem) = &words[i];
             i += 1;
-            if self.stop_words.contains(plain.as_str()) {
+            if self.stop_words.contains(plain.as_str()) || self.stop_stems.contains(stem.as_str()) {
                 continue;
             }
             push_concept(&mut concepts, plain.clone(), vec![(stem.clone(), 1.0)]);
@@ -989,10 +1003,16 @@ impl Retriever {
                     known_alternatives.push((group.clone(), *w));
                 }
             }
+            // A misspelt little word ("shoud") is filler once fixed, like the word itself.
+            let mut filler = false;
             if known_alternatives.is_empty() && !concept.word.contains(' ') {
                 if let Some((fixed, df)) = typo_fix(freqs, index, &self.stem, &concept.word) {
-                    weight = idf(df);
-                    known_alternatives.push((fixed, ALTERNATIVE_WEIGHT));
+                    if self.stop_stems.contains(&fixed) {
+                        filler = true;
+                    } else {
+                        weight = idf(df);
+                        known_alternatives.push((fixed, ALTERNATIVE_WEIGHT));
+                    }
                 }
             }
             concept.known = !known_alternatives.is_empty();
@@ -1003,7 +1023,7 @@ impl Retriever {
             // An unknown word still counts against coverage: it may be what the question is
             // really about ("cure", "ibuprofen"), or chat filler the stop list does not know.
             // A number the articles never mention ("22 weeks", "a 2012 civic") says nothing.
-            let numeric = concept.word.chars().all(|c| c.is_ascii_digit());
+            let numeric = filler || concept.word.chars().all(|c| c.is_ascii_digit());
             concept.weight = match (concept.known, numeric) {
                 (true, _) => weight.max(max_idf * WEIGHT_FLOOR),
                 (false, true) => 0.0,
@@ -1578,5 +1598,9 @@ mod tests {
         let chat = r.concepts(&r.words("wen is a massage ok tho, ngl it hurts rn, 20 mins max"));
         let words: Vec<&str> = chat.iter().map(|c| c.word.as_str()).collect();
         assert_eq!(words, ["massage", "hurts", "20", "max"]);
+        // A misspelling that stems like a little word ("befor" is "before") is filler too.
+        let slip = r.concepts(&r.words("stretch befor a massage"));
+        let words: Vec<&str> = slip.iter().map(|c| c.word.as_str()).collect();
+        assert_eq!(words, ["stretch", "massage"]);
     }
 }

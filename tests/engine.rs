@@ -351,6 +351,24 @@ fn the_issues_examples_find_their_sections() {
     }
 }
 
+/// A misspelt little word is fixed into filler, not into a content word: "shoud" weighs
+/// nothing, "strech" is "stretch".
+#[test]
+fn typo_fixes_that_land_on_little_words_weigh_nothing() {
+    let ws = Workspace::new();
+    let engine = ws.engine();
+    let retrieval = engine.retrieve("shoud i strech before my massage", false);
+    let weight = |word: &str| {
+        retrieval
+            .concepts
+            .iter()
+            .find(|c| c.word == word)
+            .map(|c| c.weight)
+    };
+    assert_eq!(weight("shoud"), Some(0.0));
+    assert!(weight("strech").is_some_and(|w| w > 0.0));
+}
+
 /// A keyword phrase earns full credit for its content words and part credit for the little
 /// words the question also says, so "should i ..." does not outweigh what it is about.
 #[test]
