@@ -318,6 +318,8 @@ const GENERIC_WORDS: &[&str] = &[
     "w",
     "prob",
     "fr",
+    "legit",
+    "round",
     "youve",
     "weve",
     "theyve",
