@@ -318,6 +318,7 @@ const GENERIC_WORDS: &[&str] = &[
     "w",
     "prob",
     "fr",
+    "b4",
     "legit",
     "round",
     "youve",
