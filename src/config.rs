@@ -230,7 +230,7 @@ impl Default for AnswerConfig {
             path_boost: 0.0,
             keywords_boost: 1.5,
             min_coverage: 0.15,
-            min_coverage_unanchored: 0.6,
+            min_coverage_unanchored: 0.5,
             second_passage_ratio: 0.6,
         }
     }
