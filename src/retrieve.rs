@@ -656,6 +656,17 @@ pub struct Analysis {
 struct Phrase {
     content: Box<[Box<str>]>,
     every: Box<[Box<str>]>,
+    /// [`stem_bits`] of its content stems: a phrase whose bits a question's lack cannot
+    /// match, which rules out most phrases without a set lookup.
+    bits: u64,
+}
+
+/// One of 64 bits chosen by a stem's hash; a set of stems is the union of its bits.
+fn stem_bits(stem: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = rustc_hash::FxHasher::default();
+    stem.hash(&mut hasher);
+    1 << (hasher.finish() >> 58)
 }
 
 fn stem_list(line: &str) -> Box<[Box<str>]> {
@@ -680,9 +691,14 @@ impl Analysis {
             .collect();
         let phrases = lines
             .filter_map(|line| line.split_once('|'))
-            .map(|(content, every)| Phrase {
-                content: stem_list(content),
-                every: stem_list(every),
+            .map(|(content, every)| {
+                let content = stem_list(content);
+                let bits = content.iter().fold(0, |bits, s| bits | stem_bits(s));
+                Phrase {
+                    content,
+                    every: stem_list(every),
+                    bits,
+                }
             })
             .collect();
         Analysis { own, all, phrases }
@@ -1147,6 +1163,7 @@ impl Retriever {
                 (i, c, alternatives)
             })
             .collect();
+        let said_bits = said.iter().fold(0, |bits, s| bits | stem_bits(s));
         let mut scored = Vec::with_capacity(top.len());
         for (bm25, address) in top {
             let passage = index.passages.get(searcher, &f, address)?;
@@ -1161,7 +1178,9 @@ impl Retriever {
             let mut matched: Vec<&str> = Vec::new();
             let mut phrase_credit = 0f32;
             for phrase in analysis.phrases.iter() {
-                if phrase.content.iter().all(|s| said.contains(&**s)) {
+                if phrase.bits & !said_bits == 0
+                    && phrase.content.iter().all(|s| said.contains(&**s))
+                {
                     let function_words = phrase
                         .every
                         .iter()
@@ -1514,6 +1533,19 @@ mod tests {
             score,
             passage: None,
         }
+    }
+
+    #[test]
+    fn a_phrase_prefilter_never_rules_out_a_phrase_the_question_says() {
+        let analysis = Analysis::parse("stone\nhot stone\nhot stone|the hot stone\nbasalt|basalt");
+        let said = ["a", "hot", "stone", "please"];
+        let said_bits = said.iter().fold(0, |bits, s| bits | stem_bits(s));
+        let [hot_stone, basalt] = &analysis.phrases[..] else {
+            panic!("two phrases expected");
+        };
+        assert_eq!(hot_stone.bits & !said_bits, 0);
+        assert_eq!(basalt.bits, stem_bits("basalt"));
+        assert!(stem_bits("hot").is_power_of_two());
     }
 
     #[test]
