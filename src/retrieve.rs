@@ -1230,26 +1230,39 @@ impl Retriever {
             });
         }
         scored.sort_by(|a, b| b.score.total_cmp(&a.score));
-        // Between tied leaders (within 3%), one that answers the question (see `Hit::answers`)
-        // goes first: a tie should not decline a question that a passage answers. A better
-        // passage that fails is not passed over for a weaker one, which would be noise.
-        let passes = |s: &Scored| answers(s.coverage, s.anchored, s.covered.len(), &self.config);
-        if let Some(top) = scored.first().filter(|top| !passes(top)) {
-            let floor = top.score * TIE;
-            if let Some(i) = scored
-                .iter()
-                .take_while(|s| s.score >= floor)
-                .position(passes)
-            {
-                scored[..=i].rotate_right(1);
-            }
-        }
+        answering_leader_first(
+            &mut scored,
+            |s| s.score,
+            |s| answers(s.coverage, s.anchored, s.covered.len(), &self.config),
+        );
         let hits = scored
             .into_iter()
             .take(keep)
             .map(Scored::into_hit)
             .collect();
         Ok(hits)
+    }
+}
+
+/// Between tied leaders of a ranking (best first; within [`TIE`] of the best score), one
+/// that answers the question (see [`Hit::answers`]) goes first: a tie should not decline a
+/// question that a passage answers. A better passage that fails is not passed over for a
+/// weaker one, which would be noise.
+fn answering_leader_first<T>(
+    ranked: &mut [T],
+    score: impl Fn(&T) -> f32,
+    passes: impl Fn(&T) -> bool,
+) {
+    let Some(top) = ranked.first().filter(|top| !passes(top)) else {
+        return;
+    };
+    let floor = score(top) * TIE;
+    if let Some(i) = ranked
+        .iter()
+        .take_while(|t| score(t) >= floor)
+        .position(passes)
+    {
+        ranked[..=i].rotate_right(1);
     }
 }
 
@@ -1533,6 +1546,30 @@ mod tests {
             score,
             passage: None,
         }
+    }
+
+    #[test]
+    fn a_tied_passage_that_answers_goes_before_a_leader_that_does_not() {
+        // (score, passes the decline rule)
+        let order = |mut ranked: Vec<(f32, bool)>| {
+            answering_leader_first(&mut ranked, |r| r.0, |r| r.1);
+            ranked
+        };
+        // A tie: the one that answers leads, the rest keep their order.
+        assert_eq!(
+            order(vec![(1.0, false), (0.99, false), (0.98, true), (0.5, true)]),
+            [(0.98, true), (1.0, false), (0.99, false), (0.5, true)]
+        );
+        // A clearly better leader is not passed over for a weaker passage.
+        assert_eq!(
+            order(vec![(1.0, false), (0.9, true)]),
+            [(1.0, false), (0.9, true)]
+        );
+        // A leader that answers stays first.
+        assert_eq!(
+            order(vec![(1.0, true), (1.0, true)]),
+            [(1.0, true), (1.0, true)]
+        );
     }
 
     #[test]
