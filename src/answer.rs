@@ -157,25 +157,22 @@ fn decline_text(question: &str, triage: &Triage, topics: &[String]) -> String {
 }
 
 fn quote(hit: &Hit, concepts: &[Concept], ctx: &Context<'_>) -> Quote {
+    let p = &hit.passage;
     Quote {
-        article: hit.article.clone(),
-        heading: hit.heading.clone(),
-        path: hit.path.clone(),
+        article: p.article.clone(),
+        heading: p.heading.clone(),
+        path: p.path.clone(),
         score: hit.score,
-        text: match &hit.passage {
+        text: if p.body.chars().count() > ctx.answer.max_quote_chars {
             // The stored passage keeps its units, cut once.
-            Some(p) if p.body.chars().count() > ctx.answer.max_quote_chars => excerpt_of(
+            excerpt_of(
                 &p.body,
                 p.units.get_or_init(|| Units::split(&p.body, ctx.retriever)),
                 concepts,
                 ctx.answer.max_quote_chars,
-            ),
-            _ => excerpt(
-                &hit.body,
-                concepts,
-                ctx.retriever,
-                ctx.answer.max_quote_chars,
-            ),
+            )
+        } else {
+            excerpt(&p.body, concepts, ctx.retriever, ctx.answer.max_quote_chars)
         },
     }
 }

@@ -113,7 +113,11 @@ pub fn evaluate(engine: &Engine, cases: &[Case], mode: Mode) -> Report {
             Mode::Backrub => retrieval.answering_hits(config).is_empty(),
             Mode::Baseline => retrieval.hits.is_empty(),
         };
-        let ranking: Vec<String> = retrieval.hits.iter().map(|h| h.heading.clone()).collect();
+        let ranking: Vec<String> = retrieval
+            .hits
+            .iter()
+            .map(|h| h.passage.heading.clone())
+            .collect();
         let got = if declined {
             Vec::new()
         } else {
@@ -201,7 +205,7 @@ fn detail(retrieval: &crate::retrieve::Retrieval) -> String {
         let _ = writeln!(
             out,
             "        {:6.2} bm25={:6.2} cov={:.2} covered={:?} {}",
-            h.score, h.bm25, h.coverage, h.covered, h.heading
+            h.score, h.bm25, h.coverage, h.covered, h.passage.heading
         );
     }
     out

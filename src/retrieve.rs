@@ -61,7 +61,8 @@ const HEADING_WEIGHT: f32 = 0.2;
 const BM25_WEIGHT: f32 = 0.5;
 
 /// Ranking bonus for a section whose keyword phrase the question says, growing with the
-/// number of the phrase's words the question says, up to [`PHRASE_FULL`].
+/// phrase's content words and, at [`FUNCTION_WORD_CREDIT`] each, its function words the
+/// question also says, up to [`PHRASE_FULL`].
 const PHRASE_WEIGHT: f32 = 0.5;
 
 /// See [`PHRASE_WEIGHT`].
@@ -717,23 +718,12 @@ impl Analysis {
     }
 }
 
-/// A passage found for a question.
+/// A passage found for a question: the stored passage, and how it ranked.
 #[derive(Debug, Clone)]
 pub struct Hit {
-    /// Article title.
-    pub article: String,
-    /// Article file.
-    pub file: String,
-    /// Article source.
-    pub source: String,
-    /// The passage's own heading.
-    pub heading: String,
-    /// "Article › Section › Subsection".
-    pub path: String,
-    /// Passage text.
-    pub body: String,
-    /// Line in the file.
-    pub line: u64,
+    /// The passage as stored in the index (article, heading, path, body...), shared with the
+    /// index's memo, where what is worked out about a passage once is kept.
+    pub passage: Arc<StoredPassage>,
     /// BM25 score.
     pub bm25: f32,
     /// Share of the question's concept weight found in this passage (0..=1).
@@ -747,9 +737,6 @@ pub struct Hit {
     pub anchored: bool,
     /// Final ranking score.
     pub score: f32,
-    /// The stored passage it was read from, when it came from the index's memo (what is
-    /// worked out about a passage once is kept there).
-    pub passage: Option<Arc<StoredPassage>>,
 }
 
 /// The outcome of a search.
@@ -783,7 +770,11 @@ impl Retrieval {
             let close = hit.score >= best.score * config.second_passage_ratio;
             let adds = hit.covered.iter().any(|c| !best.covered.contains(c));
             let very_close = hit.score >= best.score * NEAR_TIE;
-            if close && hit.answers(config) && (adds || very_close) && hit.path != best.path {
+            if close
+                && hit.answers(config)
+                && (adds || very_close)
+                && hit.passage.path != best.passage.path
+            {
                 chosen.push(hit);
             }
         }
@@ -836,25 +827,21 @@ pub struct Retriever {
 impl Retriever {
     /// A retriever with the given lay-term table and answer settings.
     pub fn new(synonyms: Synonyms, config: AnswerConfig) -> Retriever {
-        Retriever {
+        let mut retriever = Retriever {
             synonyms,
             stop_words: STOP_WORDS.iter().chain(GENERIC_WORDS).copied().collect(),
-            stop_stems: {
-                let mut stem = stem_analyzer();
-                let mut stems = HashSet::new();
-                for word in STOP_WORDS.iter().chain(GENERIC_WORDS) {
-                    let mut stream = stem.token_stream(word);
-                    while let Some(token) = stream.next() {
-                        stems.insert(token.text.clone());
-                    }
-                }
-                stems
-            },
+            stop_stems: HashSet::new(),
             function_words: FUNCTION_WORDS.iter().copied().collect(),
             plain: plain_analyzer(),
             stem: stem_analyzer(),
             config,
-        }
+        };
+        retriever.stop_stems = STOP_WORDS
+            .iter()
+            .chain(GENERIC_WORDS)
+            .flat_map(|word| retriever.stems(word))
+            .collect();
+        retriever
     }
 
     /// The answer settings in use.
@@ -1002,7 +989,8 @@ impl Retriever {
             }
             let (plain, stem) = &words[i];
             i += 1;
-            if self.stop_words.contains(plain.as_str()) || self.stop_stems.contains(stem.as_str()) {
+            // A stop word, or a word that stems like one ("befor"): filler.
+            if self.stop_stems.contains(stem.as_str()) {
                 continue;
             }
             push_concept(&mut concepts, plain.clone(), vec![(stem.clone(), 1.0)]);
@@ -1050,8 +1038,8 @@ impl Retriever {
             // An unknown word still counts against coverage: it may be what the question is
             // really about ("cure", "ibuprofen"), or chat filler the stop list does not know.
             // A number the articles never mention ("22 weeks", "a 2012 civic") says nothing.
-            let numeric = filler || concept.word.chars().all(|c| c.is_ascii_digit());
-            concept.weight = match (concept.known, numeric) {
+            let says_nothing = filler || concept.word.chars().all(|c| c.is_ascii_digit());
+            concept.weight = match (concept.known, says_nothing) {
                 (true, _) => weight.max(max_idf * WEIGHT_FLOOR),
                 (false, true) => 0.0,
                 (false, false) => max_idf * UNKNOWN_WEIGHT,
@@ -1319,22 +1307,14 @@ struct Scored {
 
 impl Scored {
     fn into_hit(self) -> Hit {
-        let p = &self.passage;
         Hit {
-            article: p.article.clone(),
-            file: p.file.clone(),
-            source: p.source.clone(),
-            heading: p.heading.clone(),
-            path: p.path.clone(),
-            body: p.body.clone(),
-            line: p.line,
+            passage: self.passage,
             bm25: self.bm25,
             coverage: self.coverage,
             covered: self.covered,
             heading_coverage: self.heading_coverage,
             anchored: self.anchored,
             score: self.score,
-            passage: Some(self.passage),
         }
     }
 }
@@ -1531,20 +1511,23 @@ mod tests {
 
     fn hit(coverage: f32, anchored: bool, score: f32, path: &str, covered: Vec<usize>) -> Hit {
         Hit {
-            article: String::new(),
-            file: String::new(),
-            source: String::new(),
-            heading: path.to_string(),
-            path: path.to_string(),
-            body: String::new(),
-            line: 1,
+            passage: Arc::new(StoredPassage {
+                article: String::new(),
+                file: String::new(),
+                source: String::new(),
+                heading: path.to_string(),
+                path: path.to_string(),
+                body: String::new(),
+                line: 1,
+                analysis: Analysis::default(),
+                units: Default::default(),
+            }),
             bm25: score,
             coverage,
             covered,
             heading_coverage: 0.0,
             anchored,
             score,
-            passage: None,
         }
     }
 
@@ -1628,7 +1611,7 @@ mod tests {
         let chosen: Vec<&str> = retrieval
             .answering_hits(&config)
             .iter()
-            .map(|h| h.path.as_str())
+            .map(|h| h.passage.path.as_str())
             .collect();
         assert_eq!(chosen, ["a", "b"]);
         let declined = Retrieval {

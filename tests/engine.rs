@@ -324,7 +324,7 @@ fn the_issues_examples_find_their_sections() {
             .hits
             .iter()
             .take(n)
-            .map(|h| h.heading.clone())
+            .map(|h| h.passage.heading.clone())
             .collect()
     };
     let knots = top(
@@ -456,16 +456,16 @@ fn quotes_from_remembered_sentence_splits_match_fresh_excerpts() {
                 let hit = retrieval
                     .hits
                     .iter()
-                    .find(|h| h.path == quote.path)
+                    .find(|h| h.passage.path == quote.path)
                     .expect("a quoted passage is among the hits");
                 let fresh = excerpt(
-                    &hit.body,
+                    &hit.passage.body,
                     &retrieval.concepts,
                     &retriever,
                     config.answer.max_quote_chars,
                 );
                 assert_eq!(quote.text, fresh, "{question:?} quoting {}", quote.path);
-                if fresh.len() < hit.body.len() {
+                if fresh.len() < hit.passage.body.len() {
                     trimmed += 1;
                 }
             }
