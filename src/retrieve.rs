@@ -6,7 +6,8 @@
 //! lay-term phrase) of the question becomes a *concept* whose alternatives are its stem, what
 //! a lay-term entry expands it to (multi-word expansions must match whole), and, for a word
 //! the index has never seen, a plausible misspelling fix (a Levenshtein automaton over the
-//! articles' unstemmed words, see [`plausible_typo`]).
+//! articles' unstemmed words, see [`plausible_typo`]) unless it is a common English word
+//! (see [`is_common_english`]).
 //!
 //! A concept weighs its IDF (the least specific alternative's); words the articles never use
 //! still weigh, as uncovered. BM25 over body, heading and heading path picks candidates;
@@ -16,7 +17,7 @@
 //! drives the decline rule ([`Hit::answers`]).
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::collector::TopDocs;
@@ -1398,9 +1399,9 @@ impl Bm25StatisticsProvider for FieldFreqs<'_> {
 /// word: the most frequent word of the `words` field (the articles' words as written)
 /// within edit distance 1 (2 for words of 9+ letters), keeping the first letter, and, for a
 /// single substituted letter, only a plausible slip (a neighbouring key or a letter that
-/// sounds alike). Short words and real words that merely resemble an indexed word ("cancel"
-/// vs "cancer", "online" vs "only") are left alone. Returns the indexed *stem* and its
-/// document frequency.
+/// sounds alike). Short words, common English words ("movie" is not a slip for "move") and
+/// real words that merely resemble an indexed word ("cancel" vs "cancer") are left alone.
+/// Returns the indexed *stem* and its document frequency.
 fn typo_fix(
     freqs: &mut FieldFreqs,
     index: &OpenIndex,
@@ -1409,6 +1410,9 @@ fn typo_fix(
 ) -> Option<(String, u64)> {
     let len = word.chars().count();
     if len < MIN_TYPO_LEN || !word.chars().all(|c| c.is_ascii_alphabetic()) {
+        return None;
+    }
+    if is_common_english(word) {
         return None;
     }
     let max_distance = if len >= 9 { 2 } else { 1 };
@@ -1457,6 +1461,23 @@ fn typo_fix(
         }
     }
     None
+}
+
+/// Lowercase English words common enough (wordfreq Zipf frequency >= 3.2, about 22,000
+/// words) that one the articles never use is what the user meant, not a slip: "movie",
+/// "brother", "plant" and "shout" are not misspellings of "move", "bother", "plan" and
+/// "shot". Written by `scripts/common-english.py`; rarer words ("sceptical") and real
+/// misspellings ("massge", "tatoo") are not in it.
+static COMMON_ENGLISH: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
+    include_str!("retrieve/common-english.txt")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .collect()
+});
+
+/// Whether `word` (lowercase) is in [`COMMON_ENGLISH`].
+fn is_common_english(word: &str) -> bool {
+    COMMON_ENGLISH.contains(word)
 }
 
 /// Words shorter than this are never typo-fixed: too many real words lie one edit apart.

@@ -369,6 +369,36 @@ fn typo_fixes_that_land_on_little_words_weigh_nothing() {
     assert!(weight("strech").is_some_and(|w| w > 0.0));
 }
 
+/// A common English word the articles never use is taken as meant, not "fixed" into an
+/// article word that looks like it: "movie" stays "movie" (not "move"), "brother" is not
+/// "bother"; a real slip still is fixed.
+#[test]
+fn common_words_are_not_taken_for_typos() {
+    let ws = Workspace::new();
+    let engine = ws.engine();
+    let retrieval = engine.retrieve(
+        "my brother wants a movie night, is a sweedish massage ok",
+        false,
+    );
+    let concept = |word: &str| {
+        retrieval
+            .concepts
+            .iter()
+            .find(|c| c.word == word)
+            .unwrap_or_else(|| panic!("no concept {word:?}"))
+    };
+    assert!(!concept("movie").known, "{:?}", concept("movie"));
+    assert!(!concept("brother").known, "{:?}", concept("brother"));
+    assert!(
+        concept("sweedish")
+            .alternatives
+            .iter()
+            .any(|(s, _)| s == "swedish"),
+        "{:?}",
+        concept("sweedish")
+    );
+}
+
 /// A keyword phrase earns full credit for its content words and part credit for the little
 /// words the question also says, so "should i ..." does not outweigh what it is about.
 #[test]
