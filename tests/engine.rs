@@ -399,6 +399,35 @@ fn common_words_are_not_taken_for_typos() {
     );
 }
 
+/// Topics next to the articles but not in them (tipping, becoming a therapist, oils,
+/// acupuncture) are declined, while the same words used otherwise are not ("any tips").
+#[test]
+fn neighbouring_topics_are_declined_but_their_words_elsewhere_are_not() {
+    let ws = Workspace::new();
+    let engine = ws.engine();
+    for question in [
+        "should i tip my massage therapist and how much",
+        "do u tip massage therapists",
+        "how do i become a licensed massage therapist myself",
+        "what essential oils are best for a back massage",
+        "does acupuncture work for lower back pain?",
+    ] {
+        let answer = engine.ask(question);
+        assert!(
+            !answer.answered,
+            "{question:?} answered: {:?}",
+            answer.passages
+        );
+        assert_ends_with_safety(&engine, &answer);
+    }
+    let answer = engine.ask("any tips to relax and cope with my back pain every day");
+    assert!(answer.answered);
+    assert_eq!(
+        answer.passages[0].heading,
+        "Relaxation Techniques for Daily Pain Management"
+    );
+}
+
 /// A keyword phrase earns full credit for its content words and part credit for the little
 /// words the question also says, so "should i ..." does not outweigh what it is about.
 #[test]
