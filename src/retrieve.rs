@@ -1025,7 +1025,7 @@ impl Retriever {
                 if let Some((fixed, df)) = typo_fix(freqs, index, &self.stem, &concept.word) {
                     if self.stop_stems.contains(&fixed) {
                         filler = true;
-                    } else {
+                    } else if df > 0 {
                         weight = idf(df);
                         known_alternatives.push((fixed, ALTERNATIVE_WEIGHT));
                     }
@@ -1400,8 +1400,10 @@ impl Bm25StatisticsProvider for FieldFreqs<'_> {
 /// within edit distance 1 (2 for words of 9+ letters), keeping the first letter, and, for a
 /// single substituted letter, only a plausible slip (a neighbouring key or a letter that
 /// sounds alike). Short words, common English words ("movie" is not a slip for "move") and
-/// real words that merely resemble an indexed word ("cancel" vs "cancer") are left alone.
-/// Returns the indexed *stem* and its document frequency.
+/// real words that merely resemble an indexed word ("cancel" vs "cancer") are left alone,
+/// but a chat clipping the word list also has ("thinkin", "goin") is read with its g, even
+/// when the articles lack that word (document frequency 0: a stop word such as "going" is
+/// still recognised as filler). Returns the *stem* and its document frequency.
 fn typo_fix(
     freqs: &mut FieldFreqs,
     index: &OpenIndex,
@@ -1413,7 +1415,17 @@ fn typo_fix(
         return None;
     }
     if is_common_english(word) {
-        return None;
+        // Except a chat clipping of a "-ing" word ("thinkin", "goin"), which the word list
+        // also has: it means the word with its g.
+        let full = format!("{word}g");
+        if !word.ends_with("in") {
+            return None;
+        }
+        let mut analyzer = stem_analyzer.clone();
+        let mut stream = analyzer.token_stream(&full);
+        let stem = stream.next().map(|t| t.text.clone())?;
+        let df = freqs.doc_freq(&stem);
+        return Some((stem, df));
     }
     let max_distance = if len >= 9 { 2 } else { 1 };
     for distance in 1..=max_distance {
@@ -1476,7 +1488,7 @@ static COMMON_ENGLISH: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
 });
 
 /// Whether `word` (lowercase) is in [`COMMON_ENGLISH`].
-fn is_common_english(word: &str) -> bool {
+pub(crate) fn is_common_english(word: &str) -> bool {
     COMMON_ENGLISH.contains(word)
 }
 

@@ -371,7 +371,7 @@ fn typo_fixes_that_land_on_little_words_weigh_nothing() {
 
 /// A common English word the articles never use is taken as meant, not "fixed" into an
 /// article word that looks like it: "movie" stays "movie" (not "move"), "brother" is not
-/// "bother"; a real slip still is fixed.
+/// "bother"; a real slip still is fixed, and so is a clipped "-in'" word.
 #[test]
 fn common_words_are_not_taken_for_typos() {
     let ws = Workspace::new();
@@ -397,6 +397,12 @@ fn common_words_are_not_taken_for_typos() {
         "{:?}",
         concept("sweedish")
     );
+    // Chat clippings are in the word list too, but mean the word with its g: here filler.
+    let retrieval = engine.retrieve("thinkin about tryin a massage", false);
+    for word in ["thinkin", "tryin"] {
+        let concept = retrieval.concepts.iter().find(|c| c.word == word);
+        assert!(concept.is_none_or(|c| c.weight == 0.0), "{concept:?}");
+    }
 }
 
 /// Topics next to the articles but not in them (tipping, becoming a therapist, oils,
