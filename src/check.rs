@@ -16,8 +16,14 @@ pub fn check(config: &Config) -> Vec<Problem> {
         Ok(rules) => problems.extend(rules.warnings().iter().cloned()),
         Err(e) => problems.extend(e.problems()),
     }
-    if let Err(found) = Synonyms::load(&config.synonyms_file()) {
-        problems.extend(found);
+    let synonyms_file = config.synonyms_file();
+    match Synonyms::load(&synonyms_file) {
+        Err(found) => problems.extend(found),
+        Ok(_) => {
+            if let Ok(text) = std::fs::read_to_string(&synonyms_file) {
+                problems.extend(crate::synonyms::warnings(&text, &synonyms_file));
+            }
+        }
     }
     problems.sort_by(|a, b| {
         b.severity

@@ -226,12 +226,58 @@ impl Synonyms {
     }
 }
 
+/// Moderator warnings for a table that parses (see [`Synonyms::parse`] for errors): a
+/// one-word out-of-scope word is matched by its *stem*, so when the stem is another everyday
+/// word the entry declines more than it says ("icing" is matched as "ice", so "slipped on
+/// ice" would be declined; "tipping" as "tip", so "any tips?" would be; "mondays" as
+/// "monday"). Not reported when the stem word is listed too ("costs" beside "cost"), which
+/// says it was meant.
+/// (Lay terms reach further the same way, "poorly" → "poor", but only add alternatives;
+/// reviewed by hand rather than warned about, since most such stems are harmless.)
+pub fn warnings(text: &str, path: &Path) -> Vec<Problem> {
+    let Ok(file) = toml::from_str::<File>(text) else {
+        return Vec::new();
+    };
+    let mut analyzer = crate::index::stem_analyzer();
+    let mut problems = Vec::new();
+    for list in [&file.out_of_scope.words, &file.out_of_scope.elsewhere] {
+        let listed: Vec<String> = list.iter().map(|w| w.to_lowercase()).collect();
+        for word in list {
+            let Ok([stem]) = <[String; 1]>::try_from(stems(&mut analyzer, word)) else {
+                continue;
+            };
+            if stem != word.to_lowercase()
+                && crate::retrieve::is_common_english(&stem)
+                && !listed.contains(&stem)
+            {
+                problems.push(Problem::warning(
+                    path,
+                    find_key_line(text, word),
+                    format!(
+                        "out-of-scope word {word:?} is matched by its stem {stem:?}, so every \
+                         question saying {stem:?} (or a word that stems like it) is declined; \
+                         list the phrases you mean, or list {stem:?} too if that is intended"
+                    ),
+                ));
+            }
+        }
+    }
+    problems
+}
+
 fn find_key_line(text: &str, key: &str) -> usize {
-    [format!("\"{key}\""), format!("{key} ="), format!("{key}=")]
-        .iter()
-        .find_map(|needle| text.find(needle.as_str()))
-        .map(|offset| line_of_offset(text, offset))
-        .unwrap_or(1)
+    // A quoted item anywhere, or a bare key at the start of a line ("tense =" must not find
+    // "intense =").
+    let quoted = format!("\"{key}\"");
+    text.lines()
+        .position(|line| {
+            line.contains(&quoted)
+                || line
+                    .trim_start()
+                    .strip_prefix(key)
+                    .is_some_and(|rest| rest.trim_start().starts_with('='))
+        })
+        .map_or(1, |i| i + 1)
 }
 
 #[cfg(test)]
@@ -262,6 +308,27 @@ mod tests {
             Some("co codamol")
         );
         assert!(s.out_of_scope(&["co", "op"]).is_none());
+    }
+
+    #[test]
+    fn out_of_scope_words_whose_stem_is_another_word_are_warned_about() {
+        let text = "[lay_terms]\nweekly = [\"every week\"]\n\
+                    [out_of_scope]\nwords = [\"icing\", \"costs\", \"cost\", \"keto\", \"ice pack\"]\n\
+                    elsewhere = [\"tipping\", \"curing\", \"cure\"]\n";
+        let problems = warnings(text, Path::new("s.toml"));
+        let said: Vec<(usize, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        assert_eq!(problems.len(), 2, "{said:?}");
+        assert_eq!(problems[0].line, 4);
+        assert!(problems[0]
+            .message
+            .contains("\"icing\" is matched by its stem \"ice\""));
+        assert!(problems[1]
+            .message
+            .contains("\"tipping\" is matched by its stem \"tip\""));
+        assert!(problems.iter().all(|p| !p.is_error()));
     }
 
     #[test]

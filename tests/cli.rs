@@ -117,6 +117,25 @@ fn check_passes_on_the_bundled_knowledge() {
     assert!(stderr(&out).contains("0 error(s)"));
 }
 
+/// An out-of-scope word that stems to another everyday word is a warning with its line;
+/// the check still passes.
+#[test]
+fn check_warns_about_an_out_of_scope_word_that_declines_more_than_it_says() {
+    let ws = Workspace::new();
+    let path = ws.knowledge("synonyms.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let text = text.replacen("words = [\n", "words = [\n    \"icing\",\n", 1);
+    let line = text.lines().position(|l| l.contains("\"icing\"")).unwrap() + 1;
+    std::fs::write(&path, text).unwrap();
+    let out = ws.run(&["check"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let expected = format!(
+        "{}:{line}: warning: out-of-scope word \"icing\" is matched by its stem \"ice\"",
+        path.display()
+    );
+    assert!(stdout(&out).contains(&expected), "{}", stdout(&out));
+}
+
 #[test]
 fn check_and_index_name_file_and_line_of_a_broken_article() {
     let ws = Workspace::new();
