@@ -470,6 +470,8 @@ const GENERIC_WORDS: &[&str] = &[
     "already",
     "always",
     "enough",
+    "enuf",
+    "nuff",
     "few",
     "least",
     "less",
