@@ -178,16 +178,16 @@ fn long_sections_are_quoted_as_whole_sentences_within_the_limit() {
     let filler =
         "Our clinic opened in a quiet street and has a small waiting room with plants. ".repeat(8);
     let article = format!(
-        "# Long Article\n\n## Heat Packs\n\n{filler}\n\nA warm heat pack before a massage session can loosen stiff shoulders quickly.\n\n{filler}\n"
+        "# Long Article\n\n## Warm Compresses\n\n{filler}\n\nA warm compress before a massage session can loosen stiff shoulders quickly.\n\n{filler}\n"
     );
     std::fs::write(ws.knowledge("long.md"), article).unwrap();
     let engine = ws.engine();
-    let answer = engine.ask("does a warm heat pack help before a session?");
+    let answer = engine.ask("does a warm compress help before a session?");
     let quote = answer
         .passages
         .iter()
-        .find(|p| p.heading == "Heat Packs")
-        .expect("heat packs section quoted");
+        .find(|p| p.heading == "Warm Compresses")
+        .expect("warm compresses section quoted");
     let limit = engine.config().answer.max_quote_chars;
     assert!(
         quote.text.chars().count() <= limit + 4,
@@ -196,7 +196,7 @@ fn long_sections_are_quoted_as_whole_sentences_within_the_limit() {
     );
     assert!(
         quote.text.contains(
-            "A warm heat pack before a massage session can loosen stiff shoulders quickly."
+            "A warm compress before a massage session can loosen stiff shoulders quickly."
         ),
         "{}",
         quote.text
