@@ -909,7 +909,17 @@ impl Retriever {
                 tracing::error!(error = %e, "search failed");
                 Vec::new()
             });
-        let out_of_scope = self.synonyms.out_of_scope(&stems);
+        // An out-of-scope word is matched as said, or misspelt: a word the articles never
+        // use and no typo fix could place, close to a one-word out-of-scope entry.
+        let out_of_scope = self.synonyms.out_of_scope(&stems).or_else(|| {
+            concepts
+                .iter()
+                .filter(|c| !c.known && !c.word.contains(' ') && !is_common_english(&c.word))
+                .find_map(|c| {
+                    let (stem, _) = c.alternatives.first()?;
+                    self.synonyms.out_of_scope_misspelt(stem)
+                })
+        });
         Retrieval {
             concepts,
             hits,

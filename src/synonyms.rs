@@ -207,6 +207,26 @@ impl Synonyms {
             .map(|key| key.join(" "))
     }
 
+    /// The one-word `[out_of_scope] words` entry that `stem` (of a word the articles never
+    /// use) is a misspelling of, if any: within one edit (two from 9 letters), keeping the
+    /// first letter ("acupunture" is "acupuncture"). An out-of-scope topic is declined
+    /// however it is spelt.
+    pub fn out_of_scope_misspelt(&self, stem: &str) -> Option<String> {
+        let max = if stem.len() >= 9 { 2 } else { 1 };
+        self.out_of_scope
+            .iter()
+            .filter_map(|key| match key.as_slice() {
+                [word] => Some(word),
+                _ => None,
+            })
+            .find(|word| {
+                word.len() >= 5
+                    && word.as_bytes()[0] == stem.as_bytes()[0]
+                    && strsim::osa_distance(word, stem) <= max
+            })
+            .cloned()
+    }
+
     /// The longest entry whose phrase starts at `stems[at]`.
     pub fn match_at(&self, stems: &[&str], at: usize) -> Option<&Entry> {
         let first = stems.get(at)?;
@@ -329,6 +349,23 @@ mod tests {
             .message
             .contains("\"tipping\" is matched by its stem \"tip\""));
         assert!(problems.iter().all(|p| !p.is_error()));
+    }
+
+    #[test]
+    fn misspelt_out_of_scope_words_are_found() {
+        let text = "[out_of_scope]\nwords = [\"acupuncture\", \"keto\", \"tip my\"]\n";
+        let s = Synonyms::parse(text, Path::new("s.toml")).unwrap();
+        assert_eq!(
+            s.out_of_scope_misspelt("acupuntur").as_deref(),
+            Some("acupunctur")
+        );
+        assert_eq!(
+            s.out_of_scope_misspelt("acupunctr").as_deref(),
+            Some("acupunctur")
+        );
+        assert!(s.out_of_scope_misspelt("kato").is_none()); // short entries: exact only
+        assert!(s.out_of_scope_misspelt("bcupunctur").is_none()); // first letter kept
+        assert!(s.out_of_scope_misspelt("acupres").is_none());
     }
 
     #[test]

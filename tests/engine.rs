@@ -417,6 +417,7 @@ fn neighbouring_topics_are_declined_but_their_words_elsewhere_are_not() {
         "how do i become a licensed massage therapist myself",
         "what essential oils are best for a back massage",
         "does acupuncture work for lower back pain?",
+        "is acupunture any good for back pain", // misspelt
     ] {
         let answer = engine.ask(question);
         assert!(
