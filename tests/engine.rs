@@ -25,6 +25,25 @@ fn assert_ends_with_safety(engine: &backrub::Engine, answer: &Answer) {
     );
 }
 
+/// The question is declined: no passage quoted, a decline that lists the topics the bot
+/// knows, and the safety texts last.
+fn assert_declined(engine: &backrub::Engine, question: &str) {
+    let answer = engine.ask(question);
+    assert!(
+        !answer.answered,
+        "{question:?} should be declined, got {:?}",
+        answer.passages.iter().map(|p| &p.path).collect::<Vec<_>>()
+    );
+    assert!(answer.passages.is_empty());
+    let decline = answer.decline.as_deref().expect("a decline says so");
+    assert!(
+        decline.contains("Deep Tissue Massage")
+            || decline.contains("Choosing the Right Massage Techniques"),
+        "decline must list topics: {decline}"
+    );
+    assert_ends_with_safety(engine, &answer);
+}
+
 #[test]
 fn answers_carry_the_right_section() {
     let ws = Workspace::new();
@@ -100,20 +119,7 @@ fn off_topic_questions_are_declined_with_the_topic_list() {
         "does my insurance pay for a back massage",
         "how much does a deep tissue massage cost",
     ] {
-        let answer = engine.ask(question);
-        assert!(
-            !answer.answered,
-            "{question:?} should be declined, got {:?}",
-            answer.passages.iter().map(|p| &p.path).collect::<Vec<_>>()
-        );
-        assert!(answer.passages.is_empty());
-        let decline = answer.decline.as_deref().expect("a decline says so");
-        assert!(
-            decline.contains("Deep Tissue Massage")
-                || decline.contains("Choosing the Right Massage Techniques"),
-            "decline must list topics: {decline}"
-        );
-        assert_ends_with_safety(&engine, &answer);
+        assert_declined(&engine, question);
     }
 }
 
@@ -347,7 +353,7 @@ fn the_issues_examples_find_their_sections() {
         "{dvt:?}"
     );
     for question in ["best painkiller dose?", "can massage cure cancer?"] {
-        assert!(!engine.ask(question).answered, "{question:?} answered");
+        assert_declined(&engine, question);
     }
 }
 
@@ -419,13 +425,7 @@ fn neighbouring_topics_are_declined_but_their_words_elsewhere_are_not() {
         "does acupuncture work for lower back pain?",
         "is acupunture any good for back pain", // misspelt
     ] {
-        let answer = engine.ask(question);
-        assert!(
-            !answer.answered,
-            "{question:?} answered: {:?}",
-            answer.passages
-        );
-        assert_ends_with_safety(&engine, &answer);
+        assert_declined(&engine, question);
     }
     let answer = engine.ask("any tips to relax and cope with my back pain every day");
     assert!(answer.answered);
