@@ -1429,15 +1429,10 @@ fn typo_fix(
     if is_common_english(word) {
         // Except a chat clipping of a "-ing" word ("thinkin", "goin"), which the word list
         // also has: it means the word with its g.
-        let full = format!("{word}g");
         if !word.ends_with("in") {
             return None;
         }
-        let mut analyzer = stem_analyzer.clone();
-        let mut stream = analyzer.token_stream(&full);
-        let stem = stream.next().map(|t| t.text.clone())?;
-        let df = freqs.doc_freq(&stem);
-        return Some((stem, df));
+        return stem_and_doc_freq(freqs, stem_analyzer, &format!("{word}g"));
     }
     let max_distance = if len >= 9 { 2 } else { 1 };
     for distance in 1..=max_distance {
@@ -1477,14 +1472,23 @@ fn typo_fix(
             }
         }
         if let Some((fixed, _)) = best {
-            let mut analyzer = stem_analyzer.clone();
-            let mut stream = analyzer.token_stream(&fixed);
-            let stem = stream.next().map(|t| t.text.clone())?;
-            let df = freqs.doc_freq(&stem);
-            return (df > 0).then_some((stem, df));
+            return stem_and_doc_freq(freqs, stem_analyzer, &fixed).filter(|&(_, df)| df > 0);
         }
     }
     None
+}
+
+/// `word`'s stem and how many passages contain it.
+fn stem_and_doc_freq(
+    freqs: &mut FieldFreqs,
+    stem_analyzer: &TextAnalyzer,
+    word: &str,
+) -> Option<(String, u64)> {
+    let mut analyzer = stem_analyzer.clone();
+    let mut stream = analyzer.token_stream(word);
+    let stem = stream.next().map(|t| t.text.clone())?;
+    let df = freqs.doc_freq(&stem);
+    Some((stem, df))
 }
 
 /// Lowercase English words common enough (wordfreq Zipf frequency >= 3.2, about 22,000
