@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::knowledge;
 use crate::problem::Problem;
-use crate::synonyms::Synonyms;
+use crate::synonyms;
 use crate::triage::Rules;
 
 /// Every problem in the knowledge folder, the red-flag rules and the synonym table of
@@ -16,15 +16,7 @@ pub fn check(config: &Config) -> Vec<Problem> {
         Ok(rules) => problems.extend(rules.warnings().iter().cloned()),
         Err(e) => problems.extend(e.problems()),
     }
-    let synonyms_file = config.synonyms_file();
-    match Synonyms::load(&synonyms_file) {
-        Err(found) => problems.extend(found),
-        Ok(_) => {
-            if let Ok(text) = std::fs::read_to_string(&synonyms_file) {
-                problems.extend(crate::synonyms::warnings(&text, &synonyms_file));
-            }
-        }
-    }
+    problems.extend(synonyms::lint(&config.synonyms_file()));
     problems.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -80,23 +80,19 @@ fn stems(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 impl Synonyms {
     /// Reads `path`; a missing file is an empty table.
     pub fn load(path: &Path) -> Result<Synonyms, Vec<Problem>> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Synonyms::parse(&text, path),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Synonyms::default()),
-            Err(e) => Err(vec![Problem::error(
-                path,
-                1,
-                format!("cannot read synonyms: {e}"),
-            )]),
+        match read(path)? {
+            Some(text) => Synonyms::parse(&text, path),
+            None => Ok(Synonyms::default()),
         }
     }
 
     /// Parses the table; `path` is for messages. Collects every problem.
     pub fn parse(text: &str, path: &Path) -> Result<Synonyms, Vec<Problem>> {
-        let file: File = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
-            vec![Problem::error(path, line, e.message().to_string())]
-        })?;
+        Synonyms::compile(parse_file(text, path)?, text, path)
+    }
+
+    /// Builds the table from the parsed file (`text` locates problems).
+    fn compile(file: File, text: &str, path: &Path) -> Result<Synonyms, Vec<Problem>> {
         let mut analyzer = crate::index::stem_analyzer();
         let mut problems = Vec::new();
         let mut entries = Vec::new();
@@ -246,6 +242,48 @@ impl Synonyms {
     }
 }
 
+/// The file's text; `None` when it does not exist (an empty table).
+fn read(path: &Path) -> Result<Option<String>, Vec<Problem>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok(Some(text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(vec![Problem::error(
+            path,
+            1,
+            format!("cannot read synonyms: {e}"),
+        )]),
+    }
+}
+
+fn parse_file(text: &str, path: &Path) -> Result<File, Vec<Problem>> {
+    toml::from_str(text).map_err(|e| {
+        let line = e.span().map(|s| line_of_offset(text, s.start)).unwrap_or(1);
+        vec![Problem::error(path, line, e.message().to_string())]
+    })
+}
+
+/// Everything `backrub check` reports about the table at `path`, read once: its errors (see
+/// [`Synonyms::parse`]) or, when it has none, its [`warnings`].
+pub fn lint(path: &Path) -> Vec<Problem> {
+    match read(path) {
+        Ok(Some(text)) => lint_text(&text, path),
+        Ok(None) => Vec::new(),
+        Err(problems) => problems,
+    }
+}
+
+fn lint_text(text: &str, path: &Path) -> Vec<Problem> {
+    let file = match parse_file(text, path) {
+        Ok(file) => file,
+        Err(problems) => return problems,
+    };
+    let warnings = warnings(&file.out_of_scope, text, path);
+    match Synonyms::compile(file, text, path) {
+        Ok(_) => warnings,
+        Err(problems) => problems,
+    }
+}
+
 /// Moderator warnings for a table that parses (see [`Synonyms::parse`] for errors): a
 /// one-word out-of-scope word is matched by its *stem*, so when the stem is another everyday
 /// word the entry declines more than it says ("icing" is matched as "ice", so "slipped on
@@ -254,13 +292,10 @@ impl Synonyms {
 /// says it was meant.
 /// (Lay terms reach further the same way, "poorly" → "poor", but only add alternatives;
 /// reviewed by hand rather than warned about, since most such stems are harmless.)
-pub fn warnings(text: &str, path: &Path) -> Vec<Problem> {
-    let Ok(file) = toml::from_str::<File>(text) else {
-        return Vec::new();
-    };
+fn warnings(out_of_scope: &OutOfScope, text: &str, path: &Path) -> Vec<Problem> {
     let mut analyzer = crate::index::stem_analyzer();
     let mut problems = Vec::new();
-    for list in [&file.out_of_scope.words, &file.out_of_scope.elsewhere] {
+    for list in [&out_of_scope.words, &out_of_scope.elsewhere] {
         let listed: Vec<String> = list.iter().map(|w| w.to_lowercase()).collect();
         for word in list {
             let Ok([stem]) = <[String; 1]>::try_from(stems(&mut analyzer, word)) else {
@@ -335,7 +370,7 @@ mod tests {
         let text = "[lay_terms]\nweekly = [\"every week\"]\n\
                     [out_of_scope]\nwords = [\"icing\", \"costs\", \"cost\", \"keto\", \"ice pack\"]\n\
                     elsewhere = [\"tipping\", \"curing\", \"cure\"]\n";
-        let problems = warnings(text, Path::new("s.toml"));
+        let problems = lint_text(text, Path::new("s.toml"));
         let said: Vec<(usize, &str)> = problems
             .iter()
             .map(|p| (p.line, p.message.as_str()))
