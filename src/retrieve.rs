@@ -1002,6 +1002,11 @@ impl Retriever {
             }
             let (plain, stem) = &words[i];
             i += 1;
+            // "im 58", "my son is 16": the age the articles' advice depends on.
+            if let Some(group) = age_group(words, i - 1) {
+                push_concept(&mut concepts, plain.clone(), vec![(group.to_string(), 1.0)]);
+                continue;
+            }
             // A stop word, or a word that stems like one ("befor"): filler.
             if self.stop_stems.contains(stem.as_str()) {
                 continue;
@@ -1307,6 +1312,44 @@ fn push_concept(concepts: &mut Vec<Concept>, word: String, alternatives: Vec<(St
     });
 }
 
+/// Words just before a number that make it the asker's (or someone's) age: "im 58" ("i'm"
+/// splits into "i" and "m"), "i am 58", "aged 58", "she is 16", "turned 50".
+const AGE_BEFORE: &[&str] = &["im", "m", "am", "aged", "age", "is", "turned", "turning"];
+
+/// Words just after a number that make it something other than an age ("im 10 weeks
+/// pregnant", "i am 90 kg").
+const NOT_AGE_AFTER: &[&str] = &[
+    "week", "weeks", "wks", "month", "months", "day", "days", "hour", "hours", "hrs", "min",
+    "mins", "minute", "minutes", "kg", "kgs", "kilos", "lb", "lbs", "pounds", "stone", "cm",
+    "percent", "times", "sessions", "massages", "degrees",
+];
+
+/// The age band the articles name for `words[at]`, when it is a number said as an age (see
+/// [`AGE_BEFORE`], or followed by "years old" or "yo"): back pain starting under 20 or over
+/// 50 is a reason to see a doctor soon. Stems of the matching words of the article.
+fn age_group(words: &[(String, String)], at: usize) -> Option<&'static str> {
+    let word = words[at].0.as_str();
+    if word.is_empty() || word.len() > 3 || !word.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let plain = |i: usize| words.get(i).map(|(p, _)| p.as_str());
+    let after = plain(at + 1);
+    let said_as_age = match after {
+        Some("yo") => true,
+        Some("years" | "year" | "yrs" | "yr") => plain(at + 2) == Some("old"),
+        Some(next) if NOT_AGE_AFTER.contains(&next) => false,
+        _ => at > 0 && plain(at - 1).is_some_and(|before| AGE_BEFORE.contains(&before)),
+    };
+    if !said_as_age {
+        return None;
+    }
+    match word.parse::<u32>().ok()? {
+        10..=19 => Some("under 20"),
+        50..=120 => Some("over 50"),
+        _ => None,
+    }
+}
+
 /// A candidate passage with its ranking figures, before it becomes a [`Hit`].
 struct Scored {
     passage: Arc<StoredPassage>,
@@ -1557,6 +1600,32 @@ fn similar_letters(x: char, y: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ages_are_read_as_the_articles_age_bands() {
+        let age = |text: &str| {
+            let words: Vec<(String, String)> = text
+                .split(' ')
+                .map(|w| (w.to_string(), w.to_string()))
+                .collect();
+            let at = words
+                .iter()
+                .position(|(w, _)| w.bytes().all(|b| b.is_ascii_digit()));
+            age_group(&words, at.expect("a number"))
+        };
+        assert_eq!(age("i m 58 and it started last week"), Some("over 50"));
+        assert_eq!(age("my son is 16 and his back hurts"), Some("under 20"));
+        assert_eq!(age("she turned 50 last year"), Some("over 50"));
+        assert_eq!(age("my dad 72 years old has back pain"), Some("over 50"));
+        assert_eq!(age("a 17 yo with back pain"), Some("under 20"));
+        // Not ages: durations, weights, or an age the articles say nothing about.
+        assert_eq!(age("im 10 weeks pregnant"), None);
+        assert_eq!(age("i am 90 kg"), None);
+        assert_eq!(age("it is 60 minutes long"), None);
+        assert_eq!(age("massage for 50 years"), None);
+        assert_eq!(age("im 35 and my back hurts"), None);
+        assert_eq!(age("im 1000 and my back hurts"), None);
+    }
 
     fn hit(coverage: f32, anchored: bool, score: f32, path: &str, covered: Vec<usize>) -> Hit {
         Hit {

@@ -447,6 +447,25 @@ fn neighbouring_topics_are_declined_but_their_words_elsewhere_are_not() {
     }
 }
 
+/// Back pain that starts under 20 or over 50 is a reason to see a doctor soon: an age said
+/// as a number finds that advice.
+#[test]
+fn an_age_finds_the_advice_for_that_age() {
+    let ws = Workspace::new();
+    let engine = ws.engine();
+    for question in [
+        "im 58 and my back pain just started, can i book a massage",
+        "my daughter is 15 and her back has hurt for weeks",
+    ] {
+        let answer = engine.ask(question);
+        assert!(answer.answered, "{question}");
+        assert_eq!(
+            answer.passages[0].heading, "When to See a Doctor Soon",
+            "{question}"
+        );
+    }
+}
+
 /// A keyword phrase earns full credit for its content words and part credit for the little
 /// words the question also says, so "should i ..." does not outweigh what it is about.
 #[test]
