@@ -178,6 +178,13 @@ const STOP_WORDS: &[&str] = &[
     "much",
     "my",
     "myself",
+    "yourself",
+    "itself",
+    "himself",
+    "herself",
+    "ourselves",
+    "yourselves",
+    "themselves",
     "need",
     "no",
     "not",
@@ -1055,8 +1062,11 @@ impl Retriever {
             }
             // An unknown word still counts against coverage: it may be what the question is
             // really about ("cure", "ibuprofen"), or chat filler the stop list does not know.
-            // A number the articles never mention ("22 weeks", "a 2012 civic") says nothing.
-            let says_nothing = filler || concept.word.chars().all(|c| c.is_ascii_digit());
+            // A number the articles never mention ("22 weeks", "a 2012 civic") says nothing,
+            // nor does an everyday adverb they never use ("genuinely", "randomly").
+            let says_nothing = filler
+                || concept.word.chars().all(|c| c.is_ascii_digit())
+                || (!concept.known && is_everyday_adverb(&concept.word));
             concept.weight = match (concept.known, says_nothing) {
                 (true, _) => weight.max(max_idf * WEIGHT_FLOOR),
                 (false, true) => 0.0,
@@ -1549,6 +1559,12 @@ static COMMON_ENGLISH: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
 /// Whether `word` (lowercase) is in [`COMMON_ENGLISH`].
 pub(crate) fn is_common_english(word: &str) -> bool {
     COMMON_ENGLISH.contains(word)
+}
+
+/// An everyday "-ly" adverb ("genuinely", "constantly", "personally"): how something is
+/// said, not what it is about.
+fn is_everyday_adverb(word: &str) -> bool {
+    word.len() >= 6 && word.ends_with("ly") && is_common_english(word)
 }
 
 /// Words shorter than this are never typo-fixed: too many real words lie one edit apart.

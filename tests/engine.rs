@@ -411,6 +411,32 @@ fn common_words_are_not_taken_for_typos() {
     }
 }
 
+/// Everyday adverbs the articles never use ("genuinely") and reflexive pronouns ("itself")
+/// are how a question is said, not what it is about: they do not count against coverage.
+#[test]
+fn everyday_adverbs_and_reflexives_are_filler() {
+    let ws = Workspace::new();
+    let engine = ws.engine();
+    let retrieval = engine.retrieve(
+        "does massage genuinely help or does the pain just fix itself randomly",
+        false,
+    );
+    for word in ["genuinely", "itself", "randomly"] {
+        let concept = retrieval.concepts.iter().find(|c| c.word == word);
+        assert!(concept.is_none_or(|c| c.weight == 0.0), "{concept:?}");
+    }
+    // A word the articles never use that is not an adverb still counts: it may be the topic.
+    let retrieval = engine.retrieve("does massage help with kidney stones", false);
+    let kidney = retrieval.concepts.iter().find(|c| c.word == "kidney");
+    assert!(
+        kidney.is_some_and(|c| !c.known && c.weight > 0.0),
+        "{kidney:?}"
+    );
+    let answer = engine.ask("In what different ways can back pain show itself?");
+    assert!(answer.answered);
+    assert_eq!(answer.passages[0].heading, "Different Types of Back Pain");
+}
+
 /// Topics next to the articles but not in them (tipping, becoming a therapist, oils,
 /// acupuncture) are declined, while the same words used otherwise are not ("any tips").
 #[test]
