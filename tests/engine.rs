@@ -453,6 +453,7 @@ fn neighbouring_topics_are_declined_but_their_words_elsewhere_are_not() {
         "best sleeping position for lower back pain",
         "is thai massage safe",
         "does smoking make back pain worse",
+        "is a back brace worth wearing all day",
     ] {
         assert_declined(&engine, question);
     }
@@ -465,6 +466,11 @@ fn neighbouring_topics_are_declined_but_their_words_elsewhere_are_not() {
         (
             "im 10 weeks along with my first baby, is massage safe",
             "Pregnancy",
+        ),
+        // Blood pressure is not a topic of its own, but the articles say to check first.
+        (
+            "i have high blood pressure, do i need to check with my gp before a massage",
+            "Consulting with a Healthcare Professional",
         ),
     ] {
         let answer = engine.ask(question);
