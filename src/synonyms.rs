@@ -39,6 +39,25 @@ struct OutOfScope {
     elsewhere: Vec<String>,
     #[serde(default)]
     unless: Vec<String>,
+    /// More `elsewhere`/`unless` pairs, each with its own exception: `[[out_of_scope.group]]`.
+    #[serde(default)]
+    group: Vec<Group>,
+}
+
+/// `[[out_of_scope.group]]`: `words` are declined unless the question also says one of
+/// `unless`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Group {
+    words: Vec<String>,
+    unless: Vec<String>,
+}
+
+/// A compiled [`Group`], as stem sequences.
+#[derive(Debug, Clone, Default)]
+struct Conditional {
+    words: Vec<Vec<String>>,
+    unless: Vec<Vec<String>>,
 }
 
 /// One entry: a phrase (as stems) and what it stands for (as stems).
@@ -62,10 +81,10 @@ pub struct Synonyms {
     by_first: FxHashMap<String, Vec<usize>>,
     /// `[out_of_scope] words`, as stem sequences: a question containing one is declined.
     out_of_scope: Vec<Vec<String>>,
-    /// `[out_of_scope] elsewhere`: declined too, unless the question also says one of
-    /// `unless` ("my neck and lower back are stiff" is about the back).
-    elsewhere: Vec<Vec<String>>,
-    unless: Vec<Vec<String>>,
+    /// `[out_of_scope] elsewhere` with its `unless`, then each `[[out_of_scope.group]]`:
+    /// declined too, unless the question also says one of the group's `unless` ("my neck and
+    /// lower back are stiff" is about the back).
+    conditional: Vec<Conditional>,
 }
 
 fn stems(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
@@ -128,17 +147,12 @@ impl Synonyms {
                 expansions: expanded,
             });
         }
-        let mut word_lists = [Vec::new(), Vec::new(), Vec::new()];
-        let lists = [
-            &file.out_of_scope.words,
-            &file.out_of_scope.elsewhere,
-            &file.out_of_scope.unless,
-        ];
-        for (list, keys) in lists.into_iter().zip(word_lists.iter_mut()) {
+        let mut keys = |list: &[String]| -> Vec<Vec<String>> {
+            let mut keys = Vec::new();
             for word in list {
                 let key = stems(&mut analyzer, word);
                 if key.is_empty() {
-                    let line = find_key_line(text, word);
+                    let line = find_out_of_scope_line(text, word);
                     problems.push(Problem::error(
                         path,
                         line,
@@ -148,8 +162,18 @@ impl Synonyms {
                     keys.push(key);
                 }
             }
-        }
-        let [out_of_scope, elsewhere, unless] = word_lists;
+            keys
+        };
+        let scope = &file.out_of_scope;
+        let out_of_scope = keys(&scope.words);
+        let conditional: Vec<Conditional> = std::iter::once((&scope.elsewhere, &scope.unless))
+            .chain(scope.group.iter().map(|g| (&g.words, &g.unless)))
+            .map(|(words, unless)| Conditional {
+                words: keys(words),
+                unless: keys(unless),
+            })
+            .filter(|c| !c.words.is_empty())
+            .collect();
         if !problems.is_empty() {
             return Err(problems);
         }
@@ -167,8 +191,7 @@ impl Synonyms {
             entries,
             by_first,
             out_of_scope,
-            elsewhere,
-            unless,
+            conditional,
         })
     }
 
@@ -183,7 +206,8 @@ impl Synonyms {
     }
 
     /// The first out-of-scope word or phrase found in `stems`, if any: one of `words`, or
-    /// one of `elsewhere` when none of `unless` is said.
+    /// one of a conditional group's words (`elsewhere`, `[[out_of_scope.group]]`) when none
+    /// of that group's `unless` is said.
     pub fn out_of_scope(&self, stems: &[&str]) -> Option<String> {
         let says = |key: &&Vec<String>| {
             stems
@@ -194,11 +218,13 @@ impl Synonyms {
             .iter()
             .find(says)
             .or_else(|| {
-                if self.unless.iter().any(|key| says(&key)) {
-                    None
-                } else {
-                    self.elsewhere.iter().find(says)
-                }
+                self.conditional.iter().find_map(|group| {
+                    if group.unless.iter().any(|key| says(&key)) {
+                        None
+                    } else {
+                        group.words.iter().find(says)
+                    }
+                })
             })
             .map(|key| key.join(" "))
     }
@@ -295,7 +321,11 @@ fn lint_text(text: &str, path: &Path) -> Vec<Problem> {
 fn warnings(out_of_scope: &OutOfScope, text: &str, path: &Path) -> Vec<Problem> {
     let mut analyzer = crate::index::stem_analyzer();
     let mut problems = Vec::new();
-    for list in [&out_of_scope.words, &out_of_scope.elsewhere] {
+    let groups = out_of_scope.group.iter().map(|g| &g.words);
+    for list in [&out_of_scope.words, &out_of_scope.elsewhere]
+        .into_iter()
+        .chain(groups)
+    {
         let listed: Vec<String> = list.iter().map(|w| w.to_lowercase()).collect();
         for word in list {
             let Ok([stem]) = <[String; 1]>::try_from(stems(&mut analyzer, word)) else {
@@ -307,7 +337,7 @@ fn warnings(out_of_scope: &OutOfScope, text: &str, path: &Path) -> Vec<Problem> 
             {
                 problems.push(Problem::warning(
                     path,
-                    find_key_line(text, word),
+                    find_out_of_scope_line(text, word),
                     format!(
                         "out-of-scope word {word:?} is matched by its stem {stem:?}, so every \
                          question saying {stem:?} (or a word that stems like it) is declined; \
@@ -318,6 +348,23 @@ fn warnings(out_of_scope: &OutOfScope, text: &str, path: &Path) -> Vec<Problem> 
         }
     }
     problems
+}
+
+/// The line of `word` quoted in the `[out_of_scope]` part of the file (a lay term may have
+/// the same key: `meds = [...]`).
+fn find_out_of_scope_line(text: &str, word: &str) -> usize {
+    let quoted = format!("\"{word}\"");
+    let start = text
+        .lines()
+        .position(|line| {
+            line.trim_start().starts_with("[out_of_scope")
+                || line.trim_start().starts_with("[[out_of_scope")
+        })
+        .unwrap_or(0);
+    text.lines()
+        .skip(start)
+        .position(|line| line.contains(&quoted))
+        .map_or_else(|| find_key_line(text, word), |i| start + i + 1)
 }
 
 fn find_key_line(text: &str, key: &str) -> usize {
@@ -387,6 +434,18 @@ mod tests {
     }
 
     #[test]
+    fn a_warning_points_at_the_out_of_scope_entry_not_a_lay_term_of_the_same_name() {
+        let text = "[lay_terms]\nmeds = [\"medicines\"]\n\
+                    [out_of_scope]\n[[out_of_scope.group]]\nwords = [\"meds\"]\nunless = [\"massage\"]\n";
+        let problems = lint_text(text, Path::new("s.toml"));
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, 5);
+        assert!(problems[0]
+            .message
+            .contains("\"meds\" is matched by its stem \"med\""));
+    }
+
+    #[test]
     fn misspelt_out_of_scope_words_are_found() {
         let text = "[out_of_scope]\nwords = [\"acupuncture\", \"keto\", \"tip my\"]\n";
         let s = Synonyms::parse(text, Path::new("s.toml")).unwrap();
@@ -413,6 +472,30 @@ mod tests {
         );
         assert!(s.out_of_scope(&["stiff", "neck", "and", "back"]).is_none());
         assert!(s.out_of_scope(&["stiff", "back"]).is_none());
+    }
+
+    #[test]
+    fn each_group_has_its_own_exception() {
+        let text = "[out_of_scope]\nelsewhere = [\"neck\"]\nunless = [\"back\"]\n\
+                    [[out_of_scope.group]]\nwords = [\"surgery\", \"meds\"]\nunless = [\"massage\"]\n";
+        let s = Synonyms::parse(text, Path::new("s.toml")).unwrap();
+        let said = |words: &[&str]| s.out_of_scope(words);
+        assert_eq!(
+            said(&["when", "is", "surgeri", "need"]).as_deref(),
+            Some("surgeri")
+        );
+        assert_eq!(
+            said(&["back", "surgeri", "recoveri"]).as_deref(),
+            Some("surgeri")
+        );
+        assert!(said(&["massag", "after", "surgeri"]).is_none());
+        // The back excuses the neck, not surgery; massage excuses surgery, not the neck.
+        assert_eq!(said(&["neck", "massag"]).as_deref(), Some("neck"));
+        assert!(said(&["neck", "and", "back", "massag", "med"]).is_none());
+        // A group needs both lists.
+        let broken = "[out_of_scope]\n[[out_of_scope.group]]\nwords = [\"meds\"]\n";
+        let problems = Synonyms::parse(broken, Path::new("s.toml")).unwrap_err();
+        assert!(problems[0].message.contains("unless"), "{problems:?}");
     }
 
     #[test]

@@ -454,6 +454,8 @@ fn neighbouring_topics_are_declined_but_their_words_elsewhere_are_not() {
         "is thai massage safe",
         "does smoking make back pain worse",
         "is a back brace worth wearing all day",
+        // How doctors treat a condition, unless the question is about massage.
+        "what meds do they use for ankylosing spondylitis",
     ] {
         assert_declined(&engine, question);
     }
@@ -466,6 +468,10 @@ fn neighbouring_topics_are_declined_but_their_words_elsewhere_are_not() {
         (
             "im 10 weeks along with my first baby, is massage safe",
             "Pregnancy",
+        ),
+        (
+            "can i have a massage while on blood thinner meds",
+            "Blood Thinners and Bleeding Disorders",
         ),
         // Blood pressure is not a topic of its own, but the articles say to check first.
         (
