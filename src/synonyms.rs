@@ -244,6 +244,10 @@ impl Synonyms {
             .find(|word| {
                 word.len() >= 5
                     && word.as_bytes()[0] == stem.as_bytes()[0]
+                    // One the start of the other is another word, not a slip: "overdo" is
+                    // not "overdose".
+                    && !word.starts_with(stem)
+                    && !stem.starts_with(word.as_str())
                     && strsim::osa_distance(word, stem) <= max
             })
             .cloned()
@@ -460,6 +464,18 @@ mod tests {
         assert!(s.out_of_scope_misspelt("kato").is_none()); // short entries: exact only
         assert!(s.out_of_scope_misspelt("bcupunctur").is_none()); // first letter kept
         assert!(s.out_of_scope_misspelt("acupres").is_none());
+        // A shorter or longer word is another word: "overdoing" (stem "overdo") is not
+        // "overdose".
+        let s = Synonyms::parse(
+            "[out_of_scope]\nwords = [\"overdose\"]\n",
+            Path::new("s.toml"),
+        )
+        .unwrap();
+        assert!(s.out_of_scope_misspelt("overdo").is_none());
+        assert_eq!(
+            s.out_of_scope_misspelt("ovrdos").as_deref(),
+            Some("overdos")
+        );
     }
 
     #[test]
