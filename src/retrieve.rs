@@ -1335,7 +1335,8 @@ const NOT_AGE_AFTER: &[&str] = &[
 ];
 
 /// The age band the articles name for `words[at]`, when it is a number said as an age (see
-/// [`AGE_BEFORE`], or followed by "years old" or "yo"): back pain starting under 20 or over
+/// [`AGE_BEFORE`], followed by "years old" or "yo", or opening the message before "and" or
+/// "with"): back pain starting under 20 or over
 /// 50 is a reason to see a doctor soon. Stems of the matching words of the article.
 fn age_group(words: &[(String, String)], at: usize) -> Option<&'static str> {
     let word = words[at].0.as_str();
@@ -1348,6 +1349,8 @@ fn age_group(words: &[(String, String)], at: usize) -> Option<&'static str> {
         Some("yo") => true,
         Some("years" | "year" | "yrs" | "yr") => plain(at + 2) == Some("old"),
         Some(next) if NOT_AGE_AFTER.contains(&next) => false,
+        // "55 and first time ever getting back pain": an age opening the message.
+        Some("and" | "with") if at == 0 => true,
         _ => at > 0 && plain(at - 1).is_some_and(|before| AGE_BEFORE.contains(&before)),
     };
     if !said_as_age {
@@ -1634,6 +1637,11 @@ mod tests {
         assert_eq!(age("she turned 50 last year"), Some("over 50"));
         assert_eq!(age("my dad 72 years old has back pain"), Some("over 50"));
         assert_eq!(age("a 17 yo with back pain"), Some("under 20"));
+        assert_eq!(
+            age("55 and first time ever getting back pain"),
+            Some("over 50")
+        );
+        assert_eq!(age("so 55 and my back hurts"), None);
         // Not ages: durations, weights, or an age the articles say nothing about.
         assert_eq!(age("im 10 weeks pregnant"), None);
         assert_eq!(age("i am 90 kg"), None);
