@@ -56,8 +56,50 @@ struct Group {
 /// A compiled [`Group`], as stem sequences.
 #[derive(Debug, Clone, Default)]
 struct Conditional {
-    words: Vec<Vec<String>>,
-    unless: Vec<Vec<String>>,
+    words: KeySet,
+    unless: KeySet,
+}
+
+/// Stem sequences, found in a question by their first stem: a question's few words are
+/// looked up, rather than hundreds of entries compared with every position.
+#[derive(Debug, Clone, Default)]
+struct KeySet {
+    keys: Vec<Vec<String>>,
+    /// Indexes into `keys` by first stem, ascending.
+    by_first: FxHashMap<String, Vec<usize>>,
+}
+
+impl KeySet {
+    fn new(keys: Vec<Vec<String>>) -> KeySet {
+        let mut by_first: FxHashMap<String, Vec<usize>> = FxHashMap::default();
+        for (i, key) in keys.iter().enumerate() {
+            by_first.entry(key[0].clone()).or_default().push(i);
+        }
+        KeySet { keys, by_first }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.keys.is_empty()
+    }
+
+    /// Of the keys said somewhere in `stems`, the one listed first.
+    fn first_said(&self, stems: &[&str]) -> Option<&[String]> {
+        let mut first: Option<usize> = None;
+        for (at, stem) in stems.iter().enumerate() {
+            let Some(candidates) = self.by_first.get(*stem) else {
+                continue;
+            };
+            let rest = &stems[at..];
+            let said = candidates.iter().copied().find(|&i| {
+                let key = &self.keys[i];
+                key.len() <= rest.len() && key.iter().zip(rest).all(|(k, s)| k == s)
+            });
+            if let Some(i) = said {
+                first = Some(first.map_or(i, |f| f.min(i)));
+            }
+        }
+        first.map(|i| self.keys[i].as_slice())
+    }
 }
 
 /// One entry: a phrase (as stems) and what it stands for (as stems).
@@ -80,7 +122,7 @@ pub struct Synonyms {
     /// Entries by their first stem (indexes into `entries`, in its order).
     by_first: FxHashMap<String, Vec<usize>>,
     /// `[out_of_scope] words`, as stem sequences: a question containing one is declined.
-    out_of_scope: Vec<Vec<String>>,
+    out_of_scope: KeySet,
     /// `[out_of_scope] elsewhere` with its `unless`, then each `[[out_of_scope.group]]`:
     /// declined too, unless the question also says one of the group's `unless` ("my neck and
     /// lower back are stiff" is about the back).
@@ -165,12 +207,12 @@ impl Synonyms {
             keys
         };
         let scope = &file.out_of_scope;
-        let out_of_scope = keys(&scope.words);
+        let out_of_scope = KeySet::new(keys(&scope.words));
         let conditional: Vec<Conditional> = std::iter::once((&scope.elsewhere, &scope.unless))
             .chain(scope.group.iter().map(|g| (&g.words, &g.unless)))
             .map(|(words, unless)| Conditional {
-                words: keys(words),
-                unless: keys(unless),
+                words: KeySet::new(keys(words)),
+                unless: KeySet::new(keys(unless)),
             })
             .filter(|c| !c.words.is_empty())
             .collect();
@@ -209,20 +251,14 @@ impl Synonyms {
     /// one of a conditional group's words (`elsewhere`, `[[out_of_scope.group]]`) when none
     /// of that group's `unless` is said.
     pub fn out_of_scope(&self, stems: &[&str]) -> Option<String> {
-        let says = |key: &&Vec<String>| {
-            stems
-                .windows(key.len())
-                .any(|w| w.iter().zip(key.iter()).all(|(a, b)| a == b))
-        };
         self.out_of_scope
-            .iter()
-            .find(says)
+            .first_said(stems)
             .or_else(|| {
                 self.conditional.iter().find_map(|group| {
-                    if group.unless.iter().any(|key| says(&key)) {
+                    if group.unless.first_said(stems).is_some() {
                         None
                     } else {
-                        group.words.iter().find(says)
+                        group.words.first_said(stems)
                     }
                 })
             })
@@ -236,6 +272,7 @@ impl Synonyms {
     pub fn out_of_scope_misspelt(&self, stem: &str) -> Option<String> {
         let max = if stem.len() >= 9 { 2 } else { 1 };
         self.out_of_scope
+            .keys
             .iter()
             .filter_map(|key| match key.as_slice() {
                 [word] => Some(word),
@@ -414,6 +451,12 @@ mod tests {
             Some("co codamol")
         );
         assert!(s.out_of_scope(&["co", "op"]).is_none());
+        assert!(s.out_of_scope(&["take", "co"]).is_none());
+        // Of several entries said, the one listed first is named, wherever it is said.
+        assert_eq!(
+            s.out_of_scope(&["co", "codamol", "dose"]).as_deref(),
+            Some("dose")
+        );
     }
 
     #[test]
