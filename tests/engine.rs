@@ -44,6 +44,18 @@ fn assert_declined(engine: &backrub::Engine, question: &str) {
     assert_ends_with_safety(engine, &answer);
 }
 
+/// The question is answered, and `heading` is the first passage quoted.
+fn assert_first_passage(engine: &backrub::Engine, question: &str, heading: &str) {
+    let answer = engine.ask(question);
+    assert!(answer.answered, "{question:?} should be answered");
+    let headings: Vec<&str> = answer.passages.iter().map(|p| p.heading.as_str()).collect();
+    assert_eq!(
+        headings.first(),
+        Some(&heading),
+        "{question:?}: {headings:?}"
+    );
+}
+
 #[test]
 fn answers_carry_the_right_section() {
     let ws = Workspace::new();
@@ -432,9 +444,11 @@ fn everyday_adverbs_and_reflexives_are_filler() {
         kidney.is_some_and(|c| !c.known && c.weight > 0.0),
         "{kidney:?}"
     );
-    let answer = engine.ask("In what different ways can back pain show itself?");
-    assert!(answer.answered);
-    assert_eq!(answer.passages[0].heading, "Different Types of Back Pain");
+    assert_first_passage(
+        &engine,
+        "In what different ways can back pain show itself?",
+        "Different Types of Back Pain",
+    );
 }
 
 /// Topics next to the articles but not in them (tipping, becoming a therapist, oils,
@@ -479,9 +493,7 @@ fn neighbouring_topics_are_declined_but_their_words_elsewhere_are_not() {
             "Consulting with a Healthcare Professional",
         ),
     ] {
-        let answer = engine.ask(question);
-        assert!(answer.answered, "{question}");
-        assert_eq!(answer.passages[0].heading, heading, "{question}");
+        assert_first_passage(&engine, question, heading);
     }
 }
 
@@ -495,12 +507,7 @@ fn an_age_finds_the_advice_for_that_age() {
         "im 58 and my back pain just started, can i book a massage",
         "my daughter is 15 and her back has hurt for weeks",
     ] {
-        let answer = engine.ask(question);
-        assert!(answer.answered, "{question}");
-        assert_eq!(
-            answer.passages[0].heading, "When to See a Doctor Soon",
-            "{question}"
-        );
+        assert_first_passage(&engine, question, "When to See a Doctor Soon");
     }
 }
 
@@ -512,12 +519,10 @@ fn keyword_phrases_weigh_content_words_above_little_words() {
     let engine = ws.engine();
     // "stretch before massage" (Warming Up) says more of this than "what stretches should i
     // do" (Incorporating Stretching), though both share three words with it.
-    let answer = engine.ask("should i stretch before my massage");
-    let headings: Vec<&str> = answer.passages.iter().map(|p| p.heading.as_str()).collect();
-    assert_eq!(
-        headings.first(),
-        Some(&"Warming Up and Stretching before the Session"),
-        "{headings:?}"
+    assert_first_passage(
+        &engine,
+        "should i stretch before my massage",
+        "Warming Up and Stretching before the Session",
     );
 }
 
