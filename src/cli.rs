@@ -64,6 +64,15 @@ pub enum Command {
         #[arg(long)]
         explain: bool,
     },
+    /// Train the decline model on labelled question sets and write it to the knowledge folder.
+    TrainDecline {
+        /// JSONL files of `{"question": "...", "expect": [...]}` (empty `expect`: off-topic).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Where to write it (default: `decline-model.json` in the knowledge folder).
+        #[arg(long, value_name = "PATH")]
+        out: Option<PathBuf>,
+    },
     /// List the questions the bot could not answer well, and the worst-rated passages.
     Gaps {
         /// How many of each to list.
@@ -264,14 +273,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             baseline,
             explain,
         } => {
-            let cases = match crate::eval::load_cases(&file) {
-                Ok(cases) => cases,
-                Err(problems) => {
-                    for p in problems {
-                        eprintln!("{p}");
-                    }
-                    return Ok(ExitCode::FAILURE);
-                }
+            let Some(cases) = read_cases(&file) else {
+                return Ok(ExitCode::FAILURE);
             };
             let engine = open_engine(config)?;
             let mode = if baseline {
@@ -284,6 +287,29 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             out!("{report}")?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::TrainDecline { files, out } => {
+            let mut sets = Vec::new();
+            for file in &files {
+                let Some(cases) = read_cases(file) else {
+                    return Ok(ExitCode::FAILURE);
+                };
+                sets.push((file.display().to_string(), cases));
+            }
+            let out = out.unwrap_or_else(|| config.decline_model_file());
+            let engine = open_engine(config)?;
+            let model =
+                crate::decline::train_on(&engine, &sets).context("reading the knowledge folder")?;
+            std::fs::write(&out, model.to_json())
+                .with_context(|| format!("writing {}", out.display()))?;
+            out!(
+                "trained on {} question(s) from {} file(s): {} feature weight(s); wrote {}\n",
+                model.questions,
+                sets.len(),
+                model.len(),
+                out.display()
+            )?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Gaps { limit } => {
             let log = crate::gaps::GapLog::open(&config.gaps.db_path, config.gaps.log_questions)?;
             out!("{}", crate::gaps::report(&log, limit)?)?;
@@ -293,6 +319,17 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         #[cfg(feature = "discord")]
         Command::Bot => run_bot(config),
     }
+}
+
+/// The labelled questions of `file`, or None after printing what is wrong with it.
+fn read_cases(file: &std::path::Path) -> Option<Vec<crate::eval::Case>> {
+    crate::eval::load_cases(file)
+        .map_err(|problems| {
+            for p in problems {
+                eprintln!("{p}");
+            }
+        })
+        .ok()
 }
 
 fn write_answer(out: &mut impl Write, answer: &Answer, json: bool) -> anyhow::Result<()> {

@@ -85,6 +85,9 @@ pub struct AnswerConfig {
     pub min_coverage_unanchored: f32,
     /// A second passage is quoted only when its score is at least this share of the first's.
     pub second_passage_ratio: f32,
+    /// A question the decline model (`knowledge/decline-model.json`, when there is one)
+    /// rates off-topic with a probability above this is declined. 1 turns the model off.
+    pub decline_above: f32,
 }
 
 /// `[safety]`: texts that every reply carries, and escalation wording.
@@ -232,6 +235,7 @@ impl Default for AnswerConfig {
             min_coverage: 0.15,
             min_coverage_unanchored: 0.5,
             second_passage_ratio: 0.6,
+            decline_above: 0.75,
         }
     }
 }
@@ -364,17 +368,20 @@ impl Config {
                 "answer.max_passage_chars must be at least 200".into(),
             ));
         }
-        if !(0.0..=1.0).contains(&self.answer.min_coverage) {
-            return Err(invalid(
-                "min_coverage",
-                "answer.min_coverage must be between 0 and 1".into(),
-            ));
-        }
-        if !(0.0..=1.0).contains(&self.answer.min_coverage_unanchored) {
-            return Err(invalid(
+        for (key, value) in [
+            ("min_coverage", self.answer.min_coverage),
+            (
                 "min_coverage_unanchored",
-                "answer.min_coverage_unanchored must be between 0 and 1".into(),
-            ));
+                self.answer.min_coverage_unanchored,
+            ),
+            ("decline_above", self.answer.decline_above),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(invalid(
+                    key,
+                    format!("answer.{key} must be between 0 and 1"),
+                ));
+            }
         }
         if self.limits.max_question_chars == 0 {
             return Err(invalid(
@@ -417,6 +424,11 @@ impl Config {
     /// The synonym table inside the knowledge folder.
     pub fn synonyms_file(&self) -> PathBuf {
         self.knowledge_dir.join("synonyms.toml")
+    }
+
+    /// The decline model inside the knowledge folder (optional).
+    pub fn decline_model_file(&self) -> PathBuf {
+        self.knowledge_dir.join(crate::decline::MODEL_FILE)
     }
 }
 

@@ -15,6 +15,7 @@ use arc_swap::ArcSwap;
 
 use crate::answer::{compose, Answer, Context};
 use crate::config::Config;
+use crate::decline::DeclineModel;
 use crate::index::{IndexError, IndexStore, Manifest, OpenIndex};
 use crate::knowledge::{self, Knowledge, Topic};
 use crate::problem::Problem;
@@ -28,7 +29,7 @@ pub enum EngineError {
     /// The index folder could not be used.
     #[error(transparent)]
     Index(#[from] IndexError),
-    /// Knowledge, rules or synonyms have errors; nothing was changed.
+    /// Knowledge, rules, synonyms or the decline model have errors; nothing was changed.
     #[error("{}", Problems(problems))]
     Invalid {
         /// Every finding (errors and warnings).
@@ -139,15 +140,21 @@ impl fmt::Debug for Engine {
     }
 }
 
-/// Rules and synonyms, or every problem with them.
-fn load_rules_and_synonyms(config: &Config) -> Result<(Rules, Synonyms), Vec<Problem>> {
+/// Rules, synonyms and the decline model, or every problem with them.
+fn load_rules_and_retriever(config: &Config) -> Result<(Rules, Retriever), Vec<Problem>> {
     let rules = Rules::load(&config.safety.rules_file).map_err(|e| e.problems());
     let synonyms = Synonyms::load(&config.synonyms_file());
-    match (rules, synonyms) {
-        (Ok(rules), Ok(synonyms)) => Ok((rules, synonyms)),
-        (rules, synonyms) => {
+    let model = DeclineModel::load(&config.decline_model_file()).map_err(|p| vec![p]);
+    match (rules, synonyms, model) {
+        (Ok(rules), Ok(synonyms), Ok(model)) => {
+            let retriever =
+                Retriever::new(synonyms, config.answer.clone()).with_decline_model(model);
+            Ok((rules, retriever))
+        }
+        (rules, synonyms, model) => {
             let mut problems = rules.err().unwrap_or_default();
             problems.extend(synonyms.err().unwrap_or_default());
+            problems.extend(model.err().unwrap_or_default());
             Err(problems)
         }
     }
@@ -170,10 +177,10 @@ impl Engine {
     ///
     /// A broken article does not stop start-up: the last good index is served if there is
     /// one, otherwise the good articles are indexed; the findings are kept in
-    /// [`Engine::problems`]. Broken rules or synonyms do stop it: the bot must not run
-    /// without its safety rules.
+    /// [`Engine::problems`]. Broken rules, synonyms or decline model do stop it: the bot
+    /// must not run without its safety rules, nor decline differently from what was checked.
     pub fn open(config: Config) -> Result<Engine, EngineError> {
-        let (rules, synonyms) = load_rules_and_synonyms(&config)
+        let (rules, retriever) = load_rules_and_retriever(&config)
             .map_err(|problems| EngineError::Invalid { problems })?;
         let store = IndexStore::new(&config.index_dir);
         let mut startup_problems = Vec::new();
@@ -219,7 +226,7 @@ impl Engine {
         };
         let served = Served {
             topics: topic_lines(&index.manifest.topics),
-            retriever: Retriever::new(synonyms, config.answer.clone()),
+            retriever,
             rules: Arc::new(rules),
             index,
         };
@@ -294,6 +301,14 @@ impl Engine {
         }
     }
 
+    /// What the decline model reads for `question` (for training it; see [`crate::decline`]).
+    pub fn decline_features(&self, question: &str) -> Vec<(String, f64)> {
+        let served = self.served.load();
+        let text = prefix_chars(question, self.config.limits.max_question_chars);
+        let retrieval = served.retriever.search(&served.index, text);
+        served.retriever.decline_features(text, &retrieval)
+    }
+
     /// "Article › Section" for every top-level section the bot can answer about.
     pub fn topics(&self) -> Vec<String> {
         self.served.load().topics.clone()
@@ -335,14 +350,14 @@ fn build_served(
     let knowledge: Knowledge =
         knowledge::load_dir(&config.knowledge_dir, config.answer.max_passage_chars);
     let mut problems = knowledge.problems.clone();
-    let loaded = load_rules_and_synonyms(config);
+    let loaded = load_rules_and_retriever(config);
     if let Err(rule_problems) = &loaded {
         problems.extend(rule_problems.iter().cloned());
     }
     if problems.iter().any(Problem::is_error) || knowledge.articles.is_empty() {
         return Err(EngineError::Invalid { problems });
     }
-    let (rules, synonyms) = loaded.map_err(|problems| EngineError::Invalid { problems })?;
+    let (rules, retriever) = loaded.map_err(|problems| EngineError::Invalid { problems })?;
     let index = store.build(&knowledge)?;
     let empty = Manifest::default();
     let before = before.unwrap_or(&empty);
@@ -359,7 +374,7 @@ fn build_served(
     };
     let served = Served {
         topics: topic_lines(&index.manifest.topics),
-        retriever: Retriever::new(synonyms, config.answer.clone()),
+        retriever,
         rules: Arc::new(rules),
         index,
     };

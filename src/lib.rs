@@ -13,6 +13,7 @@
 //! - [`synonyms`]: the lay-term table (`knowledge/synonyms.toml`).
 //! - [`index`]: the Tantivy schema, analyzers and atomically swapped generations.
 //! - [`retrieve`]: question → concepts → ranked passages, and the decline rule.
+//! - [`decline`]: the learned decline check (`knowledge/decline-model.json`) and its training.
 //! - [`triage`]: red-flag rules (`knowledge/red-flags.toml`) → urgency and flags.
 //! - [`answer`]: triage + passages → the reply, in display order.
 //! - [`engine`]: the served state, hot-swappable; `ask`, `reindex`.
@@ -31,6 +32,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod corpus;
+pub mod decline;
 #[cfg(feature = "discord")]
 pub mod discord;
 pub mod engine;

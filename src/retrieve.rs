@@ -29,6 +29,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Searcher, Term};
 
 use crate::config::AnswerConfig;
+use crate::decline::{self, DeclineModel};
 use crate::index::{plain_analyzer, stem_analyzer, Fields, OpenIndex, StoredPassage};
 use crate::synonyms::Synonyms;
 
@@ -759,6 +760,9 @@ pub struct Retrieval {
     /// Set to the out-of-scope word found in the question ("dose", "cure"): then nothing is
     /// quoted, whatever matched.
     pub out_of_scope: Option<String>,
+    /// The decline model's probability that the question is off-topic (None without a
+    /// model): above `decline_above`, nothing is quoted.
+    pub off_topic: Option<f32>,
 }
 
 impl Retrieval {
@@ -769,7 +773,8 @@ impl Retrieval {
         let Some(best) = self.hits.first() else {
             return Vec::new();
         };
-        if self.out_of_scope.is_some() || !best.answers(config) {
+        let judged_off_topic = self.off_topic.is_some_and(|p| p > config.decline_above);
+        if self.out_of_scope.is_some() || judged_off_topic || !best.answers(config) {
             return Vec::new();
         }
         let mut chosen = vec![best];
@@ -832,6 +837,7 @@ pub struct Retriever {
     plain: TextAnalyzer,
     stem: TextAnalyzer,
     config: AnswerConfig,
+    decline: Option<Arc<DeclineModel>>,
 }
 
 impl Retriever {
@@ -845,6 +851,7 @@ impl Retriever {
             plain: plain_analyzer(),
             stem: stem_analyzer(),
             config,
+            decline: None,
         };
         retriever.stop_stems = STOP_WORDS
             .iter()
@@ -852,6 +859,27 @@ impl Retriever {
             .flat_map(|word| retriever.stems(word))
             .collect();
         retriever
+    }
+
+    /// The same retriever, with a decline model (see [`crate::decline`]).
+    pub fn with_decline_model(mut self, model: Option<DeclineModel>) -> Retriever {
+        self.decline = model.map(Arc::new);
+        self
+    }
+
+    /// The features the decline model reads for `question`, given what retrieval made of it
+    /// (for training).
+    pub fn decline_features(&self, question: &str, retrieval: &Retrieval) -> Vec<(String, f64)> {
+        let mut features = Vec::new();
+        let mut name = String::new();
+        decline::visit_features(
+            &self.words(question),
+            &retrieval.concepts,
+            &retrieval.hits,
+            &mut name,
+            |name, value| features.push((name.to_string(), value)),
+        );
+        features
     }
 
     /// The answer settings in use.
@@ -927,10 +955,15 @@ impl Retriever {
                     self.synonyms.out_of_scope_misspelt(stem)
                 })
         });
+        let off_topic = self
+            .decline
+            .as_ref()
+            .map(|model| model.probability(&words, &concepts, &hits));
         Retrieval {
             concepts,
             hits,
             out_of_scope,
+            off_topic,
         }
     }
 
@@ -1743,6 +1776,7 @@ mod tests {
         let config = AnswerConfig::default();
         let retrieval = Retrieval {
             out_of_scope: None,
+            off_topic: Some(0.5),
             concepts: Vec::new(),
             hits: vec![
                 hit(0.8, true, 1.0, "a", vec![0, 1]),
@@ -1766,6 +1800,11 @@ mod tests {
             ..retrieval.clone()
         };
         assert!(out_of_scope.answering_hits(&config).is_empty());
+        let judged_off_topic = Retrieval {
+            off_topic: Some(config.decline_above + 0.01),
+            ..retrieval.clone()
+        };
+        assert!(judged_off_topic.answering_hits(&config).is_empty());
     }
 
     #[test]
