@@ -115,6 +115,68 @@ fn check_passes_on_the_bundled_knowledge() {
     let out = ws.run(&["check"]);
     assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
     assert!(stderr(&out).contains("0 error(s)"));
+    // The bundled decline model was trained on the bundled articles and synonyms.
+    assert!(
+        !stdout(&out).contains("decline-model.json"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+/// `train-decline` writes a model the engine loads; `check` says when the articles changed
+/// since; a broken model file is an error naming it, and the bot does not start on it.
+#[test]
+fn train_decline_writes_a_model_that_check_follows() {
+    let ws = Workspace::new();
+    let set = ws.path().join("set.jsonl");
+    let lines = [
+        r#"{"question": "is deep tissue massage good for knots", "expect": ["Deep Tissue Massage"]}"#,
+        r#"{"question": "what is swedish massage", "expect": ["Swedish Massage"]}"#,
+        r#"{"question": "how do you treat uveitis", "expect": []}"#,
+        r#"{"question": "what is a normal platelet count", "expect": []}"#,
+    ];
+    std::fs::write(&set, lines.join("\n")).unwrap();
+    let model = ws.knowledge("decline-model.json");
+    std::fs::remove_file(&model).unwrap();
+    let out = ws.run(&["train-decline", set.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).starts_with("trained on 4 question(s) from 1 file(s): "),
+        "{}",
+        stdout(&out)
+    );
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&model).unwrap()).unwrap();
+    assert_eq!(written["trained_on"][0], set.to_str().unwrap());
+    assert_eq!(written["questions"], 4);
+    let out = ws.run(&["check"]);
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(
+        !stdout(&out).contains("decline-model.json"),
+        "{}",
+        stdout(&out)
+    );
+
+    let article = ws.knowledge("massage-therapy-for-back-pain.md");
+    let mut text = std::fs::read_to_string(&article).unwrap();
+    text.push_str("\nOne more sentence.\n");
+    std::fs::write(&article, text).unwrap();
+    let out = ws.run(&["check"]);
+    assert!(out.status.success(), "a stale model is a warning");
+    let expected = format!(
+        "{}:1: warning: trained on other articles or synonyms",
+        model.display()
+    );
+    assert!(stdout(&out).contains(&expected), "{}", stdout(&out));
+
+    std::fs::write(&model, "{\n  \"weights\": oops\n}\n").unwrap();
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let expected = format!("{}:2: error: not a decline model", model.display());
+    assert!(stdout(&out).contains(&expected), "{}", stdout(&out));
+    let out = ws.run(&["ask", "what is swedish massage"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains(&expected), "{}", stderr(&out));
 }
 
 /// An out-of-scope word that stems to another everyday word is a warning with its line;

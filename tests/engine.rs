@@ -511,6 +511,67 @@ fn an_age_finds_the_advice_for_that_age() {
     }
 }
 
+/// The decline model declines questions that name something the articles mention but ask
+/// about another side of it, which the rules let through: with the model turned off
+/// (`decline_above = 1`) the same questions are answered. Questions next to them stay
+/// answered.
+#[test]
+fn the_decline_model_declines_what_the_rules_let_through() {
+    let ws = Workspace::new();
+    let engine = ws.engine();
+    let mut config = ws.config();
+    config.answer.decline_above = 1.0;
+    let without_model = backrub::Engine::open(config).unwrap();
+    for question in [
+        "how is cauda equina syndrome treated, is it always surgery",
+        "which muscles does a deadlift work",
+        "what is a normal platelet count",
+        "how do you treat uveitis",
+    ] {
+        assert_declined(&engine, question);
+        assert!(
+            without_model.ask(question).answered,
+            "{question:?}: the rules alone answer it, so the model is what declines it"
+        );
+    }
+    for (question, heading) in [
+        ("can i get a massage in my first trimester", "Pregnancy"),
+        (
+            "is deep tissue massage good for knots",
+            "Deep Tissue Massage",
+        ),
+        (
+            "what does a massage therapist do",
+            "Definition of Massage Therapy",
+        ),
+        ("can massage treat sciatica", "Different Types of Back Pain"),
+    ] {
+        assert_first_passage(&engine, question, heading);
+    }
+}
+
+/// "shouldn't" is one word, as the word lists and keywords spell it; "how dose massage
+/// help" is a slip for "does", not a question about medicine doses.
+#[test]
+fn contractions_and_a_slipped_dose_read_as_meant() {
+    let ws = Workspace::new();
+    let engine = ws.engine();
+    assert_first_passage(
+        &engine,
+        "who shouldn't get a massage",
+        "When Massage Is Not Advised",
+    );
+    assert_first_passage(
+        &engine,
+        "how dose masage help loosen up tight mucsles",
+        "Therapeutic Effects of Massage on Muscles",
+    );
+    assert_declined(
+        &engine,
+        "what dose of ibuprofen should i take for back pain",
+    );
+}
+
 /// A keyword phrase earns full credit for its content words and part credit for the little
 /// words the question also says, so "should i ..." does not outweigh what it is about.
 #[test]
