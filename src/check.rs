@@ -1,5 +1,6 @@
 //! `backrub check`: the moderators' linter. Runs the same validation as start-up and
-//! rebuilds (and says when the decline model is older than the articles), and reports every finding as `file:line: severity: message`.
+//! rebuilds (and says when the decline model is older than the articles), and reports
+//! every finding as `file:line: severity: message`.
 
 use crate::config::Config;
 use crate::decline;

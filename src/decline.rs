@@ -291,7 +291,7 @@ pub fn fingerprint(config: &Config) -> std::io::Result<String> {
 }
 
 /// Trains a model on labelled question files with the retrieval of `engine`, and stamps it
-/// with the files' names and the knowledge fingerprint. Returns it with its question count.
+/// with the files' names and the knowledge fingerprint.
 pub fn train_on(engine: &Engine, files: &[(String, Vec<Case>)]) -> std::io::Result<DeclineModel> {
     let examples: Vec<Example> = files
         .iter()
@@ -304,7 +304,6 @@ pub fn train_on(engine: &Engine, files: &[(String, Vec<Case>)]) -> std::io::Resu
     let mut model = DeclineModel::train(&examples);
     model.knowledge = fingerprint(engine.config())?;
     model.trained_on = files.iter().map(|(name, _)| name.clone()).collect();
-    model.questions = examples.len();
     Ok(model)
 }
 

@@ -36,6 +36,32 @@ use crate::synonyms::Synonyms;
 /// Candidates fetched from BM25 before re-scoring by coverage.
 const CANDIDATES: usize = 15;
 
+/// Words that start what follows a "does" in a question.
+const DOES_SUBJECTS: &[&str] = &[
+    "massage",
+    "massages",
+    "masage",
+    "it",
+    "this",
+    "that",
+    "the",
+    "a",
+    "an",
+    "my",
+    "your",
+    "ur",
+    "u",
+    "he",
+    "she",
+    "they",
+    "deep",
+    "swedish",
+    "trigger",
+    "stretching",
+    "heat",
+    "anyone",
+];
+
 /// At most this many words of a question are considered.
 const MAX_WORDS: usize = 120;
 
@@ -907,20 +933,34 @@ impl Retriever {
         while words.len() < MAX_WORDS && plain.advance() && stem.advance() {
             words.push((plain.token().text.clone(), stem.token().text.clone()));
         }
-        // "shouldn't" is split at its apostrophe; the word lists spell it "shouldnt".
+        self.mend_words(&mut words);
+        words
+    }
+
+    /// Undoes what tokenizing did to two chat spellings:
+    /// - a contraction split at its apostrophe is one word again ("shouldn't" was
+    ///   "shouldn" + "t"), spelt as the word lists spell it ("shouldnt");
+    /// - "how dose massage help": a "dose" before a subject is a slip for "does", and must
+    ///   not decline the question as one about medicine doses ("what dose of ibuprofen"
+    ///   keeps it).
+    fn mend_words(&self, words: &mut Vec<(String, String)>) {
+        let with_stem = |plain: String| {
+            let stem = self.stems(&plain).pop().unwrap_or_else(|| plain.clone());
+            (plain, stem)
+        };
         let mut i = 1;
         while i < words.len() {
-            if words[i].0 == "t" && words[i - 1].0.len() >= 2 && words[i - 1].0.ends_with('n') {
-                let joined = format!("{}t", words[i - 1].0);
-                let stem = self.stems(&joined).pop().unwrap_or_else(|| joined.clone());
-                words[i - 1] = (joined, stem);
+            let (before, word) = (&words[i - 1].0, &words[i].0);
+            if word == "t" && before.len() >= 2 && before.ends_with('n') {
+                words[i - 1] = with_stem(format!("{before}t"));
                 words.remove(i);
-            } else {
-                i += 1;
+                continue;
             }
+            if before == "dose" && DOES_SUBJECTS.contains(&word.as_str()) {
+                words[i - 1] = with_stem("does".to_string());
+            }
+            i += 1;
         }
-        fix_does_slips(&mut words);
-        words
     }
 
     /// Finds the passages for `question`. Never fails: index trouble gives no hits.
@@ -1606,42 +1646,6 @@ static COMMON_ENGLISH: LazyLock<FxHashSet<&'static str>> = LazyLock::new(|| {
 });
 
 /// Whether `word` (lowercase) is in [`COMMON_ENGLISH`].
-/// Words that start what follows a "does" in a question.
-const DOES_SUBJECTS: &[&str] = &[
-    "massage",
-    "massages",
-    "masage",
-    "it",
-    "this",
-    "that",
-    "the",
-    "a",
-    "an",
-    "my",
-    "your",
-    "ur",
-    "u",
-    "he",
-    "she",
-    "they",
-    "deep",
-    "swedish",
-    "trigger",
-    "stretching",
-    "heat",
-    "anyone",
-];
-
-/// "how dose massage help": a "dose" before a subject is a slip for "does", and must not
-/// decline the question as one about medicine doses ("what dose of ibuprofen" keeps it).
-fn fix_does_slips(words: &mut [(String, String)]) {
-    for i in 1..words.len() {
-        if words[i - 1].0 == "dose" && DOES_SUBJECTS.contains(&words[i].0.as_str()) {
-            words[i - 1] = ("does".to_string(), "doe".to_string());
-        }
-    }
-}
-
 pub(crate) fn is_common_english(word: &str) -> bool {
     COMMON_ENGLISH.contains(word)
 }
